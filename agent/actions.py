@@ -1,0 +1,201 @@
+"""What the agent can do: a closed set of actions, parsed and checked at the edge.
+
+Every action is a frozen dataclass tagged by `kind`. `parse_action` is the one way from
+untrusted data (a model reply, a task file, a run log) to an action: it names the kind, field
+or key that is wrong, and refuses points outside the screen. Nothing else turns names into
+behaviour, so there is no `getattr(desktop, name)` anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import pydantic
+
+from agent.desktop.keys import canonical_key, parse_key_combination
+from agent.errors import ActionError
+from agent.geometry import Point, Size
+
+MouseButton = Literal["left", "right", "middle"]
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    x: int
+    y: int
+    button: MouseButton = "left"
+    count: Annotated[int, pydantic.Field(ge=1, le=3)] = 1
+    kind: Literal["click"] = "click"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    x: int
+    y: int
+    kind: Literal["move"] = "move"
+
+
+@dataclass(frozen=True, slots=True)
+class Drag:
+    path: Annotated[tuple[Point, ...], pydantic.Field(min_length=2)]
+    button: MouseButton = "left"
+    kind: Literal["drag"] = "drag"
+
+
+@dataclass(frozen=True, slots=True)
+class Scroll:
+    """Scroll by wheel clicks at a point: positive `scroll_y` scrolls down, positive `scroll_x` right."""
+
+    x: int
+    y: int
+    scroll_x: int = 0
+    scroll_y: int = 0
+    kind: Literal["scroll"] = "scroll"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeText:
+    text: Annotated[str, pydantic.Field(min_length=1)]
+    kind: Literal["type"] = "type"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPress:
+    """One key combination, pressed together and released in reverse order."""
+
+    keys: tuple[str, ...]
+    kind: Literal["key"] = "key"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    seconds: Annotated[float, pydantic.Field(ge=0, le=300)] = 1.0
+    kind: Literal["wait"] = "wait"
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    summary: str = ""
+    kind: Literal["done"] = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    reason: str
+    kind: Literal["fail"] = "fail"
+
+
+@dataclass(frozen=True, slots=True)
+class AskBoss:
+    question: str
+    kind: Literal["ask_boss"] = "ask_boss"
+
+
+Action = Click | Move | Drag | Scroll | TypeText | KeyPress | Wait | Done | Fail | AskBoss
+ACTION_KINDS = ("click", "move", "drag", "scroll", "type", "key", "wait", "done", "fail", "ask_boss")
+
+_ACTION_ADAPTER: pydantic.TypeAdapter[Action] = pydantic.TypeAdapter(
+    Annotated[Action, pydantic.Field(discriminator="kind")]
+)
+
+
+def parse_action(data: Mapping[str, Any], screen: Size | None = None) -> Action:
+    """Build an action from a mapping such as `{"kind": "click", "x": 10, "y": 20}`.
+
+    Key names are normalised to the canonical table; with `screen`, points must lie on it.
+    Raises ActionError with a message that names what is wrong.
+    """
+    if not isinstance(data, Mapping):
+        raise ActionError(f"an action must be an object, got {type(data).__name__}")
+    kind = data.get("kind")
+    if kind not in ACTION_KINDS:
+        raise ActionError(
+            f"unknown action kind {kind!r}: expected one of {', '.join(ACTION_KINDS)}"
+            if kind is not None
+            else f"action has no 'kind': expected one of {', '.join(ACTION_KINDS)}"
+        )
+    fields = dict(data)
+    if kind == "key":
+        fields["keys"] = _keys_from(fields.get("keys"))
+    try:
+        action = _ACTION_ADAPTER.validate_python(fields, strict=False)
+    except pydantic.ValidationError as error:
+        raise ActionError(f"invalid {kind} action: {describe_validation_error(error)}") from None
+    if screen is not None:
+        check_on_screen(action, screen)
+    return action
+
+
+def _keys_from(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return parse_key_combination(value)
+    if isinstance(value, list | tuple) and value and all(isinstance(k, str) for k in value):
+        return tuple(canonical_key(k) for k in value)
+    raise ActionError("invalid key action: 'keys' must be a combination like 'ctrl+s' or a list of key names")
+
+
+def describe_validation_error(error: pydantic.ValidationError) -> str:
+    """pydantic's errors as one line: `x: Field required; button: Input should be 'left', ...`."""
+    parts = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"] if part not in ACTION_KINDS)
+        parts.append(f"{location}: {item['msg']}" if location else item["msg"])
+    return "; ".join(parts)
+
+
+def points_of(action: Action) -> tuple[Point, ...]:
+    """The screen points an action touches, in order."""
+    match action:
+        case Click(x=x, y=y) | Move(x=x, y=y) | Scroll(x=x, y=y):
+            return (Point(x, y),)
+        case Drag(path=path):
+            return path
+        case _:
+            return ()
+
+
+def check_on_screen(action: Action, screen: Size) -> None:
+    for point in points_of(action):
+        if not screen.contains(point):
+            raise ActionError(
+                f"{action.kind} at ({point.x}, {point.y}) is outside the {screen} screen"
+            )
+
+
+def action_to_dict(action: Action) -> dict[str, Any]:
+    """The JSON form of an action, `kind` first; `parse_action` reads it back."""
+    fields = dataclasses.asdict(action)
+    kind = fields.pop("kind")
+    if isinstance(action, KeyPress):
+        fields["keys"] = list(action.keys)
+    return {"kind": kind, **fields}
+
+
+def describe_action(action: Action) -> str:
+    """A short human line for consoles and logs: `click left (400, 300)`, `type 'hello'`."""
+    match action:
+        case Click(x=x, y=y, button=button, count=count):
+            times = "" if count == 1 else f" x{count}"
+            return f"click {button}{times} ({x}, {y})"
+        case Move(x=x, y=y):
+            return f"move ({x}, {y})"
+        case Drag(path=path):
+            return f"drag ({path[0].x}, {path[0].y}) -> ({path[-1].x}, {path[-1].y}) via {len(path)} points"
+        case Scroll(x=x, y=y, scroll_x=dx, scroll_y=dy):
+            return f"scroll ({x}, {y}) by x={dx} y={dy}"
+        case TypeText(text=text):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            return f"type {shown!r} ({len(text)} chars)"
+        case KeyPress(keys=keys):
+            return "key " + "+".join(keys)
+        case Wait(seconds=seconds):
+            return f"wait {seconds:g}s"
+        case Done(summary=summary):
+            return f"done: {summary}" if summary else "done"
+        case Fail(reason=reason):
+            return f"fail: {reason}"
+        case AskBoss(question=question):
+            return f"ask boss: {question}"

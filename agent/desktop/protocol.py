@@ -1,0 +1,47 @@
+"""The seam between the loop and a screen: what any desktop must offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from agent.actions import Action
+    from agent.geometry import Size
+    from agent.stop import StopToken
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Frame:
+    """One screen capture: a numpy view of BGRA pixels (height x width x 4), never copied."""
+
+    pixels: npt.NDArray[np.uint8]
+    captured_at: float  # time.monotonic() when the grab finished
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+class Desktop(Protocol):
+    """A screen to look at and act on. Coordinates are pixels of the captured frame."""
+
+    @property
+    def size(self) -> Size: ...
+
+    def capture(self) -> Frame: ...
+
+    def execute(self, action: Action, stop: StopToken) -> None:
+        """Carry out one input action; raises Stopped when `stop` is set during it."""
+        ...
+
+    def release_held_keys(self) -> None: ...
+
+    def close(self) -> None: ...
