@@ -47,7 +47,7 @@ class Drag:
 
 @dataclass(frozen=True, slots=True)
 class Scroll:
-    """Scroll by wheel clicks at a point: positive `scroll_y` scrolls down, positive `scroll_x` right."""
+    """Wheel clicks at a point: positive `scroll_y` scrolls down, positive `scroll_x` right."""
 
     x: int
     y: int
@@ -95,7 +95,18 @@ class AskBoss:
 
 
 Action = Click | Move | Drag | Scroll | TypeText | KeyPress | Wait | Done | Fail | AskBoss
-ACTION_KINDS = ("click", "move", "drag", "scroll", "type", "key", "wait", "done", "fail", "ask_boss")
+ACTION_KINDS = (
+    "click",
+    "move",
+    "drag",
+    "scroll",
+    "type",
+    "key",
+    "wait",
+    "done",
+    "fail",
+    "ask_boss",
+)
 
 _ACTION_ADAPTER: pydantic.TypeAdapter[Action] = pydantic.TypeAdapter(
     Annotated[Action, pydantic.Field(discriminator="kind")]
@@ -134,7 +145,9 @@ def _keys_from(value: Any) -> tuple[str, ...]:
         return parse_key_combination(value)
     if isinstance(value, list | tuple) and value and all(isinstance(k, str) for k in value):
         return tuple(canonical_key(k) for k in value)
-    raise ActionError("invalid key action: 'keys' must be a combination like 'ctrl+s' or a list of key names")
+    raise ActionError(
+        "invalid key action: 'keys' must be a combination like 'ctrl+s' or a list of key names"
+    )
 
 
 def describe_validation_error(error: pydantic.ValidationError) -> str:
@@ -183,7 +196,8 @@ def describe_action(action: Action) -> str:
         case Move(x=x, y=y):
             return f"move ({x}, {y})"
         case Drag(path=path):
-            return f"drag ({path[0].x}, {path[0].y}) -> ({path[-1].x}, {path[-1].y}) via {len(path)} points"
+            start, end = path[0], path[-1]
+            return f"drag ({start.x}, {start.y}) -> ({end.x}, {end.y}) via {len(path)} points"
         case Scroll(x=x, y=y, scroll_x=dx, scroll_y=dy):
             return f"scroll ({x}, {y}) by x={dx} y={dy}"
         case TypeText(text=text):

@@ -20,7 +20,7 @@ class TaskFileError(ConfigError):
 
 
 class ActionError(ConfigError):
-    """An action that is not well formed (unknown kind, missing field, off-screen point, unknown key)."""
+    """A malformed action: unknown kind, missing field, point off the screen, unknown key."""
 
 
 class UnsupportedError(ConfigError):

@@ -1,0 +1,302 @@
+"""The `shain` command (also `python -m agent`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from agent import __version__
+from agent.errors import AgentError, ConfigError, EnvironmentProblem
+from agent.geometry import Size
+from agent.runlog import default_runs_dir, find_run, iter_runs, read_run
+from agent.stop import StopToken
+
+EXIT_CODES = """exit codes:
+  0  success: every check holds
+  1  the checks failed or the agent gave up
+  2  bad input: unreadable task file, unknown key, bad --var
+  3  stopped by the boss (Ctrl-C) or by a budget
+  4  environment error: no display, an app would not start
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shain",
+        description="Shain (社員), a desktop AI employee: runs tasks on a screen, logs each step.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"shain {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run a task file",
+        description="Run a task file: setup, steps, checks. Prints a line per step.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("task", type=Path, help="the task file (YAML)")
+    run.add_argument(
+        "--virtual-display",
+        action="store_true",
+        help="run on a private virtual screen (Xvfb + openbox + a session bus) that is "
+        "torn down afterwards; apps get a fresh profile",
+    )
+    run.add_argument(
+        "--size", default="1920x1080", help="virtual screen size, WIDTHxHEIGHT (default 1920x1080)"
+    )
+    run.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a task variable (repeatable); overrides the task file's vars",
+    )
+    run.add_argument("--runs-dir", type=Path, help="where run folders go (default: user data dir)")
+    run.add_argument(
+        "--workdir", type=Path, help="the task's {workdir} (default: a new private temp folder)"
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the result as one JSON object on stdout"
+    )
+
+    runs = commands.add_parser("runs", help="list past runs, newest first")
+    runs.add_argument("--runs-dir", type=Path)
+    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--json", action="store_true")
+
+    show = commands.add_parser("show", help="print the steps of a run")
+    show.add_argument("run", help="a run id, a unique prefix of one, a run folder, or 'last'")
+    show.add_argument("--runs-dir", type=Path)
+    show.add_argument("--json", action="store_true", help="the whole run log as JSON")
+
+    commands.add_parser("schema", help="print the JSON Schema of task files")
+    return parser
+
+
+def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    variables = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise ConfigError(f"--var {pair!r}: expected NAME=VALUE")
+        variables[name.strip()] = value
+    return variables
+
+
+def _parse_size(text: str) -> Size:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = Size(int(width), int(height))
+    except ValueError:
+        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, like 1920x1080") from None
+    if not (64 <= size.width <= 8192 and 64 <= size.height <= 8192):
+        raise ConfigError(f"--size {text!r}: each side must be between 64 and 8192")
+    return size
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: StopToken) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM) stops the run cleanly; a second one interrupts at once."""
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        if stop.stopped:
+            raise KeyboardInterrupt
+        stop.stop(f"stopped by {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _screen(args: argparse.Namespace, workdir: Path) -> Iterator[dict[str, str]]:
+    """The environment apps and checks run in: this screen, or a private virtual one."""
+    if not args.virtual_display:
+        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            raise EnvironmentProblem(
+                "no display: DISPLAY is not set. Run on a desktop session, or add "
+                "--virtual-display to run on a private virtual screen"
+            )
+        yield dict(os.environ)
+        return
+    from agent.desktop.virtual_display import VirtualDisplay
+
+    profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
+    try:
+        with VirtualDisplay(_parse_size(args.size), session_bus=True) as display:
+            environment = display.child_environment()
+            # A throwaway screen gets throwaway app settings: no restored sessions, no
+            # "recent files" from the user's own desktop.
+            for variable, folder in (
+                ("XDG_CONFIG_HOME", "config"),
+                ("XDG_CACHE_HOME", "cache"),
+                ("XDG_DATA_HOME", "data"),
+                ("XDG_STATE_HOME", "state"),
+            ):
+                (profile / folder).mkdir(mode=0o700)
+                environment[variable] = str(profile / folder)
+            os.environ["DISPLAY"] = display.display
+            yield environment
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    from agent.console import ConsoleSink
+    from agent.task_run import TaskSession
+    from agent.taskfile import load_task
+
+    overrides = _parse_vars(args.var)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shain-work-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    loaded = load_task(args.task, overrides=overrides, builtins={"workdir": str(workdir)})
+    runs_dir = args.runs_dir or default_runs_dir()
+    progress = sys.stderr if args.json else sys.stdout
+    stop = StopToken()
+    with _stop_on_signals(stop), _screen(args, workdir) as environment:
+        session = TaskSession(
+            loaded,
+            runs_dir=runs_dir,
+            environment=environment,
+            workdir=workdir,
+            sinks=[ConsoleSink(progress)],
+            stop=stop,
+        )
+        result = session.run()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "status": result.status,
+                    "exit_code": result.exit_code,
+                    "reason": result.reason,
+                    "steps": result.steps,
+                    "seconds": round(result.seconds, 3),
+                    "run_folder": str(result.run_folder),
+                    "workdir": str(workdir),
+                    "checks": [
+                        {"check": c.description, "passed": c.passed, "detail": c.detail}
+                        for c in result.checks
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        print(
+            f"{result.status}: {result.reason} ({result.steps} steps, {result.seconds:.1f}s) "
+            f"— run folder {result.run_folder}"
+        )
+    return result.exit_code
+
+
+def _command_runs(args: argparse.Namespace) -> int:
+    runs_dir = args.runs_dir or default_runs_dir()
+    rows: list[dict[str, Any]] = []
+    for record in iter_runs(runs_dir):
+        if len(rows) >= args.limit:
+            break
+        summary = record.summary or {}
+        rows.append(
+            {
+                "run": record.run_id,
+                "task": record.header.get("task", "?"),
+                "status": record.status,
+                "steps": summary.get("steps", record.steps_completed),
+                "seconds": summary.get("seconds"),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"no runs in {runs_dir}")
+    else:
+        for row in rows:
+            seconds = f"{row['seconds']:.1f}s" if row["seconds"] is not None else "-"
+            print(f"{row['run']:<48} {row['status']:<18} {row['steps']:>4} steps {seconds:>8}")
+    return 0
+
+
+def _command_show(args: argparse.Namespace) -> int:
+    from agent.actions import describe_action, parse_action
+
+    record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "run": record.run_id,
+                    "folder": str(record.folder),
+                    "status": record.status,
+                    "header": record.header,
+                    "summary": record.summary,
+                    "events": record.events,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    print(f"run {record.run_id}: task {record.header.get('task')!r}, {record.status}")
+    for event in record.events:
+        match event.get("kind"):
+            case "setup_done":
+                print(f"  setup     {event['description']} ({event['seconds']:.2f}s)")
+            case "action_executed":
+                action = describe_action(parse_action(event["action"]))
+                print(
+                    f"  step {event['step']:>4} {action:<48} "
+                    f"act {event['action_seconds']:.3f}s settle {event['settle_seconds']:.2f}s"
+                )
+            case "action_failed":
+                print(f"  step {event['step']:>4} FAILED {event['error']}")
+            case "check_evaluated":
+                mark = "ok  " if event["passed"] else "FAIL"
+                print(f"  check {mark} {event['description']} {event['detail']}".rstrip())
+    if record.summary:
+        print(f"{record.summary['status']}: {record.summary['reason']}")
+    else:
+        print(f"incomplete: the log ends after step {record.steps_completed}")
+    return 0
+
+
+def _command_schema(_: argparse.Namespace) -> int:
+    from agent.taskfile import task_json_schema
+
+    print(json.dumps(task_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {
+        "run": _command_run,
+        "runs": _command_runs,
+        "show": _command_show,
+        "schema": _command_schema,
+    }
+    try:
+        return handlers[args.command](args)
+    except AgentError as error:
+        print(f"shain: {error}", file=sys.stderr)
+        return error.exit_code
+    except FileNotFoundError as error:
+        print(f"shain: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shain: interrupted", file=sys.stderr)
+        return 3

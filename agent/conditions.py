@@ -1,0 +1,68 @@
+"""Conditions a task waits for (`wait_for`): a window title appears, a file exists."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.desktop.windows import list_windows
+from agent.errors import DesktopError
+from agent.stop import StopToken
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class WindowAppears:
+    pattern: str  # a regular expression searched in each window title
+    kind: str = "window"
+
+    def holds(self, display: str | None) -> bool:
+        regex = re.compile(self.pattern)
+        return any(regex.search(window.title) for window in list_windows(display))
+
+    def describe(self) -> str:
+        return f"a window titled /{self.pattern}/"
+
+    def situation(self, display: str | None) -> str:
+        titles = [window.title for window in list_windows(display)]
+        return "windows open: " + (", ".join(repr(t) for t in titles) if titles else "none")
+
+
+@dataclass(frozen=True, slots=True)
+class FileExists:
+    path: str
+    kind: str = "file"
+
+    def holds(self, display: str | None) -> bool:
+        return Path(self.path).exists()
+
+    def describe(self) -> str:
+        return f"the file {self.path}"
+
+    def situation(self, display: str | None) -> str:
+        return f"{self.path} does not exist"
+
+
+Condition = WindowAppears | FileExists
+
+
+class ConditionTimeout(DesktopError):
+    """A wait_for that did not come true in time."""
+
+
+def wait_for(
+    condition: Condition, timeout: float, stop: StopToken, display: str | None = None
+) -> float:
+    """Poll until the condition holds; returns the seconds waited. Raises ConditionTimeout."""
+    started = time.monotonic()
+    while not condition.holds(display):
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise ConditionTimeout(
+                f"waited {timeout:g}s for {condition.describe()}; {condition.situation(display)}"
+            )
+        stop.sleep(POLL_SECONDS)
+    return time.monotonic() - started

@@ -1,0 +1,257 @@
+"""LocalDesktop: the real screen, through mss (capture), pyautogui and pynput (input).
+
+The only module that imports mss, pyautogui and pynput; they are imported when a desktop is
+opened, not at import time, because without a display they raise (or exit) on import.
+Works wherever those libraries do; X11-only helpers live in their own modules.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import sys
+import time
+from types import ModuleType
+from typing import Any, Protocol
+
+import numpy as np
+
+from agent.actions import (
+    Action,
+    AskBoss,
+    Click,
+    Done,
+    Drag,
+    Fail,
+    KeyPress,
+    Move,
+    Scroll,
+    TypeText,
+    Wait,
+    check_on_screen,
+)
+from agent.desktop.keys import MODIFIERS, executor_key_name
+from agent.desktop.protocol import Frame
+from agent.errors import DesktopError, EnvironmentProblem, Stopped
+from agent.geometry import Size
+from agent.stop import StopToken
+
+# Characters pyautogui types itself; anything else goes through the text typer below.
+_PYAUTOGUI_CHARACTERS = {chr(code) for code in range(0x20, 0x7F)} | {"\n", "\t"}
+_TYPED_AS = {"\n": "enter", "\t": "tab", " ": "space"}
+
+
+class _CharacterTyper(Protocol):
+    def type_character(self, character: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _PynputTyper:
+    """pynput's keyboard controller: what macOS and Windows use for non-ASCII text."""
+
+    def __init__(self) -> None:
+        from pynput.keyboard import Controller
+
+        self._controller = Controller()
+
+    def type_character(self, character: str) -> None:
+        self._controller.type(character)
+
+    def close(self) -> None:
+        pass
+
+
+def _import_pyautogui(display: str | None) -> ModuleType:
+    if sys.platform.startswith("linux"):
+        wanted = display or os.environ.get("DISPLAY")
+        if not wanted:
+            raise EnvironmentProblem(
+                "no display: DISPLAY is not set (run on a desktop, or use --virtual-display)"
+            )
+        already = sys.modules.get("pyautogui")
+        if already is not None and os.environ.get("DISPLAY") != wanted:
+            # pyautogui binds the display named by DISPLAY when it is first imported
+            raise EnvironmentProblem(
+                f"this process already drives display {os.environ.get('DISPLAY')}; "
+                f"one process can drive one display ({wanted} was asked for)"
+            )
+        os.environ["DISPLAY"] = wanted
+    try:
+        import pyautogui
+    except SystemExit as error:  # mouseinfo exits when tkinter is missing
+        raise EnvironmentProblem(
+            "pyautogui could not start: tkinter is missing (Debian: apt-get install python3-tk)"
+        ) from error
+    except Exception as error:
+        raise EnvironmentProblem(f"cannot drive the display: {error}") from error
+    pyautogui.PAUSE = 0  # its default 0.1 s after every call is most of a step's cost
+    pyautogui.FAILSAFE = True  # the mouse in a screen corner still stops everything
+    pyautogui.MINIMUM_DURATION = 0
+    return pyautogui  # type: ignore[no-any-return]
+
+
+class LocalDesktop:
+    """The screen this process can see, one monitor of it. Use as a context manager."""
+
+    def __init__(self, *, monitor: int | None = None, display: str | None = None) -> None:
+        self._gui: Any = _import_pyautogui(display)
+        import mss
+
+        self._display = os.environ.get("DISPLAY") if sys.platform.startswith("linux") else None
+        try:
+            self._mss: Any = mss.MSS(display=self._display) if self._display else mss.MSS()
+        except Exception as error:
+            raise EnvironmentProblem(f"cannot capture the screen: {error}") from error
+        monitors = self._mss.monitors
+        if monitor is None:
+            self._monitor = self._mss.primary_monitor
+        elif 1 <= monitor < len(monitors):
+            self._monitor = monitors[monitor]
+        else:
+            raise EnvironmentProblem(
+                f"no monitor {monitor}: this screen has monitors 1 to {len(monitors) - 1}"
+            )
+        first = self.capture()
+        self._size = Size(first.width, first.height)
+        # HiDPI / Retina: the capture can have more pixels than the input space has points.
+        self._scale_x = first.width / self._monitor["width"]
+        self._scale_y = first.height / self._monitor["height"]
+        self._held_keys: list[str] = []
+        self._held_buttons: set[str] = set()
+        self._typer: _CharacterTyper | None = None
+        self.last_input_at: float | None = None  # monotonic time of the last injected event
+        atexit.register(self.release_held_keys)
+
+    def __enter__(self) -> LocalDesktop:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def size(self) -> Size:
+        return self._size
+
+    @property
+    def input_scale(self) -> tuple[float, float]:
+        """Capture pixels per input point (2.0 on a Retina display, 1.0 on most others)."""
+        return self._scale_x, self._scale_y
+
+    def capture(self) -> Frame:
+        shot = self._mss.grab(self._monitor)
+        pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+        return Frame(pixels=pixels, captured_at=time.monotonic())
+
+    def to_input(self, x: int, y: int) -> tuple[int, int]:
+        """Capture pixel -> the input coordinates pyautogui wants (monitor offset, HiDPI)."""
+        return (
+            self._monitor["left"] + round(x / self._scale_x),
+            self._monitor["top"] + round(y / self._scale_y),
+        )
+
+    def execute(self, action: Action, stop: StopToken) -> None:
+        check_on_screen(action, self._size)
+        stop.raise_if_stopped()
+        try:
+            self._execute(action, stop)
+        except Stopped:
+            self.release_held_keys()
+            raise
+        except self._gui.FailSafeException as error:
+            self.release_held_keys()
+            raise Stopped("fail-safe: the mouse was moved into a screen corner") from error
+        except DesktopError:
+            self.release_held_keys()
+            raise
+        except Exception as error:
+            self.release_held_keys()
+            raise DesktopError(f"{action.kind} failed: {error}") from error
+
+    def _execute(self, action: Action, stop: StopToken) -> None:
+        gui = self._gui
+        match action:
+            case Click(x=x, y=y, button=button, count=count):
+                gui.click(*self.to_input(x, y), clicks=count, interval=0.0, button=button)
+            case Move(x=x, y=y):
+                gui.moveTo(*self.to_input(x, y))
+            case Drag(path=path, button=button):
+                gui.moveTo(*self.to_input(path[0].x, path[0].y))
+                gui.mouseDown(button=button)
+                self._held_buttons.add(button)
+                try:
+                    for point in path[1:]:
+                        stop.raise_if_stopped()
+                        gui.moveTo(*self.to_input(point.x, point.y))
+                finally:
+                    gui.mouseUp(button=button)
+                    self._held_buttons.discard(button)
+            case Scroll(x=x, y=y, scroll_x=scroll_x, scroll_y=scroll_y):
+                gui.moveTo(*self.to_input(x, y))
+                if scroll_y:
+                    gui.scroll(-scroll_y)  # pyautogui: positive scrolls up
+                if scroll_x:
+                    gui.hscroll(scroll_x)
+            case TypeText(text=text):
+                self._type(text, stop)
+            case KeyPress(keys=keys):
+                self._press_combination(keys)
+            case Wait(seconds=seconds):
+                stop.sleep(seconds)
+            case Done() | Fail() | AskBoss():
+                return  # decisions for the runner, nothing to do on screen
+        self.last_input_at = time.monotonic()
+
+    def _type(self, text: str, stop: StopToken) -> None:
+        # One character at a time, so that a stop lands within a character or two.
+        for character in text:
+            stop.raise_if_stopped()
+            if character in _PYAUTOGUI_CHARACTERS:
+                self._gui.press(_TYPED_AS.get(character, character))
+            else:
+                self._character_typer().type_character(character)
+            self.last_input_at = time.monotonic()
+
+    def _character_typer(self) -> _CharacterTyper:
+        if self._typer is None:
+            if sys.platform.startswith("linux"):
+                from agent.desktop.x11_keymap import X11Keymap
+
+                self._typer = X11Keymap(self._display)
+            else:
+                self._typer = _PynputTyper()
+        return self._typer
+
+    def _press_combination(self, keys: tuple[str, ...]) -> None:
+        names = [executor_key_name(key) for key in keys]
+        try:
+            for name in names:
+                self._gui.keyDown(name)
+                self._held_keys.append(name)
+        finally:
+            for name in reversed(names):
+                self._gui.keyUp(name)
+                self._held_keys.remove(name)
+
+    def release_held_keys(self) -> None:
+        """Let go of every key and button the agent may be holding; safe to call any time."""
+        gui = self._gui
+        modifiers = [executor_key_name(key) for key in MODIFIERS]
+        for name in dict.fromkeys([*reversed(self._held_keys), *modifiers]):
+            # best effort: we may be tearing down after the display died
+            with contextlib.suppress(Exception):
+                gui.keyUp(name)
+        self._held_keys.clear()
+        for button in list(self._held_buttons):
+            with contextlib.suppress(Exception):
+                gui.mouseUp(button=button)
+        self._held_buttons.clear()
+
+    def close(self) -> None:
+        self.release_held_keys()
+        atexit.unregister(self.release_held_keys)
+        if self._typer is not None:
+            self._typer.close()
+            self._typer = None
+        self._mss.close()

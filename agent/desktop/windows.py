@@ -1,0 +1,55 @@
+"""Top-level windows and their titles, from the window manager (X11, EWMH hints)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from agent.errors import EnvironmentProblem, UnsupportedError
+
+
+@dataclass(frozen=True, slots=True)
+class WindowInfo:
+    title: str
+    active: bool
+
+
+def list_windows(display_name: str | None = None) -> list[WindowInfo]:
+    """The managed windows (in stacking order, bottom first) and which one is active."""
+    if not sys.platform.startswith("linux"):
+        raise UnsupportedError("reading window titles is supported on Linux/X11 only so far")
+    from Xlib import X, error
+    from Xlib.display import Display
+
+    try:
+        display: Any = Display(display_name)
+    except error.DisplayError as problem:
+        raise EnvironmentProblem(f"cannot open display {display_name}: {problem}") from problem
+    try:
+        root = display.screen().root
+        atom = display.intern_atom
+        utf8 = atom("UTF8_STRING")
+
+        def window_property(window: Any, name: str, kind: int) -> Any:
+            reply = window.get_full_property(atom(name), kind)
+            return reply.value if reply is not None else None
+
+        stacking = window_property(root, "_NET_CLIENT_LIST_STACKING", X.AnyPropertyType)
+        clients = list(stacking) if stacking is not None else []
+        active = window_property(root, "_NET_ACTIVE_WINDOW", X.AnyPropertyType)
+        active_id = int(active[0]) if active is not None and len(active) else 0
+        windows = []
+        for window_id in clients:
+            window = display.create_resource_object("window", window_id)
+            try:
+                name = window_property(window, "_NET_WM_NAME", utf8)
+                if name is None:
+                    name = window_property(window, "WM_NAME", X.AnyPropertyType)
+            except error.BadWindow:
+                continue  # closed while we looked
+            title = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
+            windows.append(WindowInfo(title=title, active=int(window_id) == active_id))
+        return windows
+    finally:
+        display.close()

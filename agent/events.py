@@ -1,0 +1,138 @@
+"""What happened during a run, as past-tense frozen dataclasses fanned out to sinks.
+
+Events are notifications, never requests: a sink (the run log, the console, the Qt bridge,
+a test) can watch a run but cannot steer it. The bus masks secrets before any sink sees an
+event, so no sink can leak one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from agent.actions import Action
+from agent.desktop.protocol import Frame
+from agent.geometry import Size
+from agent.secrets import SecretMasker
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    kind: ClassVar[str] = "run_started"
+    run_id: str
+    task_name: str
+    goal: str | None
+    policy: str
+    screen: Size
+    workdir: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupDone:
+    kind: ClassVar[str] = "setup_done"
+    description: str
+    seconds: float
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted:
+    kind: ClassVar[str] = "step_started"
+    step: int
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    kind: ClassVar[str] = "observed"
+    step: int
+    frame: Frame
+    capture_seconds: float
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    kind: ClassVar[str] = "decided"
+    step: int
+    actions: tuple[Action, ...]
+    thought: str
+    decide_seconds: float
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionExecuted:
+    kind: ClassVar[str] = "action_executed"
+    step: int
+    action: Action
+    action_seconds: float
+    settle_seconds: float
+    settled: bool
+    screen_changed: bool
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionFailed:
+    kind: ClassVar[str] = "action_failed"
+    step: int
+    action: Action
+    error: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckEvaluated:
+    kind: ClassVar[str] = "check_evaluated"
+    description: str
+    passed: bool
+    detail: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    kind: ClassVar[str] = "run_finished"
+    status: str  # success | failed | stopped | bad_input | environment_error
+    exit_code: int
+    reason: str
+    steps: int
+    seconds: float
+    at: float = field(default_factory=_now)
+
+
+Event = (
+    RunStarted
+    | SetupDone
+    | StepStarted
+    | Observed
+    | Decided
+    | ActionExecuted
+    | ActionFailed
+    | CheckEvaluated
+    | RunFinished
+)
+
+
+class EventSink(Protocol):
+    def handle(self, event: Event) -> None: ...
+
+
+class EventBus:
+    """Masks each event once, then hands it to every sink in order."""
+
+    def __init__(self, sinks: list[EventSink] | None = None, masker: SecretMasker | None = None):
+        self.sinks: list[EventSink] = list(sinks or [])
+        self.masker = masker or SecretMasker()
+
+    def emit(self, event: Event) -> None:
+        masked = self.masker.mask(event)
+        for sink in self.sinks:
+            sink.handle(masked)

@@ -1,0 +1,1 @@
+"""Turning frames into what logs and models need (images now; UI elements and OCR later)."""

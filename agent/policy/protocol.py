@@ -1,0 +1,48 @@
+"""The seam between the loop and whatever decides: a script, a model, a replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agent.actions import Action
+from agent.desktop.protocol import Frame
+from agent.geometry import Size
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    step: int
+    frame: Frame
+    screen: Size
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    actions: tuple[Action, ...]
+    thought: str = ""
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """What happened in one earlier step, as a policy sees it in its history."""
+
+    step: int
+    actions: tuple[Action, ...]
+    thought: str
+    error: str | None = None
+
+
+class Policy(Protocol):
+    name: str
+
+    def decide(self, observation: Observation, history: Sequence[StepRecord]) -> Decision: ...
