@@ -150,6 +150,9 @@ def _screen(args: argparse.Namespace, workdir: Path) -> Iterator[dict[str, str]]
             ):
                 (profile / folder).mkdir(mode=0o700)
                 environment[variable] = str(profile / folder)
+            # GSettings would reach the user's own dconf database through the bus's
+            # dconf-service, and mousepad restores its last session from there.
+            environment["GSETTINGS_BACKEND"] = "memory"
             os.environ["DISPLAY"] = display.display
             yield environment
     finally:

@@ -17,18 +17,26 @@ POLL_SECONDS = 0.05
 @dataclass(frozen=True, slots=True)
 class WindowAppears:
     pattern: str  # a regular expression searched in each window title
+    focused: bool = True  # ...and it must hold the keyboard focus, ready for typing
     kind: str = "window"
 
     def holds(self, display: str | None) -> bool:
         regex = re.compile(self.pattern)
-        return any(regex.search(window.title) for window in list_windows(display))
+        return any(
+            regex.search(window.title) and (window.focused or not self.focused)
+            for window in list_windows(display)
+        )
 
     def describe(self) -> str:
-        return f"a window titled /{self.pattern}/"
+        focus = " with the keyboard focus" if self.focused else ""
+        return f"a window titled /{self.pattern}/{focus}"
 
     def situation(self, display: str | None) -> str:
-        titles = [window.title for window in list_windows(display)]
-        return "windows open: " + (", ".join(repr(t) for t in titles) if titles else "none")
+        titles = [
+            repr(window.title) + (" (focused)" if window.focused else "")
+            for window in list_windows(display)
+        ]
+        return "windows open: " + (", ".join(titles) if titles else "none")
 
 
 @dataclass(frozen=True, slots=True)

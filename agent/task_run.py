@@ -15,6 +15,7 @@ from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
 from agent.desktop.local import LocalDesktop
+from agent.desktop.settle import fingerprint, wait_until_settled
 from agent.errors import AgentError, UnsupportedError
 from agent.events import CheckEvaluated, EventBus, EventSink, RunFinished, RunStarted, SetupDone
 from agent.loop import Budget, Outcome, Runner
@@ -47,7 +48,9 @@ class RunResult:
 
 
 def condition_of(spec: WaitForSpec) -> Condition:
-    return WindowAppears(spec.window) if spec.window is not None else FileExists(str(spec.file))
+    if spec.window is not None:
+        return WindowAppears(spec.window, focused=spec.focused)
+    return FileExists(str(spec.file))
 
 
 def scripted_steps(steps: Sequence[Step]) -> list[ScriptedStep]:
@@ -114,7 +117,7 @@ class TaskSession:
                         str(self.workdir),
                     )
                 )
-                self._setup(launcher)
+                self._setup(launcher, desktop)
                 budget = self.loaded.task.budget
                 runner = Runner(
                     desktop,
@@ -143,7 +146,9 @@ class TaskSession:
             )
         return scripted_steps(task.steps)
 
-    def _setup(self, launcher: AppLauncher) -> None:
+    def _setup(self, launcher: AppLauncher, desktop: LocalDesktop) -> None:
+        if not self.loaded.task.setup:
+            return
         for item in self.loaded.task.setup:
             before = time.monotonic()
             if isinstance(item, LaunchStep):
@@ -155,6 +160,10 @@ class TaskSession:
                 wait_for(condition, item.wait_for.timeout, self.stop, self.environment["DISPLAY"])
                 description = f"wait_for {condition.describe()}"
             self.bus.emit(SetupDone(description, time.monotonic() - before))
+        # A window's title shows before the app has drawn and taken the focus: let the
+        # screen come to rest before the first step acts on it.
+        settle = wait_until_settled(desktop.capture, fingerprint(desktop.capture()), self.stop)
+        self.bus.emit(SetupDone("screen at rest", settle.seconds))
 
     def _evaluate_checks(self) -> None:
         for check in self.loaded.task.checks:

@@ -1,1 +1,1 @@
-"""The boss's Qt front end (tray, progress window, log viewer). Imports agent; agent never imports ui."""
+"""The boss's Qt front end: tray, progress window, log viewer. agent never imports ui."""

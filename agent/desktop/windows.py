@@ -12,7 +12,8 @@ from agent.errors import EnvironmentProblem, UnsupportedError
 @dataclass(frozen=True, slots=True)
 class WindowInfo:
     title: str
-    active: bool
+    active: bool  # the window manager's active window (_NET_ACTIVE_WINDOW)
+    focused: bool  # holds the keyboard focus (a window manager marks a window active first)
 
 
 def list_windows(display_name: str | None = None) -> list[WindowInfo]:
@@ -39,6 +40,7 @@ def list_windows(display_name: str | None = None) -> list[WindowInfo]:
         clients = list(stacking) if stacking is not None else []
         active = window_property(root, "_NET_ACTIVE_WINDOW", X.AnyPropertyType)
         active_id = int(active[0]) if active is not None and len(active) else 0
+        focused_id = _focused_client(display, root, set(clients))
         windows = []
         for window_id in clients:
             window = display.create_resource_object("window", window_id)
@@ -49,7 +51,23 @@ def list_windows(display_name: str | None = None) -> list[WindowInfo]:
             except error.BadWindow:
                 continue  # closed while we looked
             title = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name or "")
-            windows.append(WindowInfo(title=title, active=int(window_id) == active_id))
+            windows.append(
+                WindowInfo(title, int(window_id) == active_id, int(window_id) == focused_id)
+            )
         return windows
     finally:
         display.close()
+
+
+def _focused_client(display: Any, root: Any, clients: set[int]) -> int:
+    """The client window that holds the keyboard focus (or one of its children does), or 0."""
+    window: Any = display.get_input_focus().focus
+    # The focus may be None, PointerRoot (an int) or a window; only a window has an id.
+    while hasattr(window, "id") and window.id != root.id:
+        if window.id in clients:
+            return int(window.id)
+        try:
+            window = window.query_tree().parent
+        except Exception:  # the window closed while we walked up
+            return 0
+    return 0

@@ -1,0 +1,52 @@
+"""Fixtures shared by the suites: a real virtual screen, apps launched on it, run folders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.apps import AppLauncher
+from agent.desktop.virtual_display import VirtualDisplay
+
+
+@pytest.fixture(scope="session")
+def virtual_display() -> Iterator[VirtualDisplay]:
+    """One private virtual screen for the in-process desktop tests.
+
+    pyautogui binds the display named by DISPLAY when first imported, so this process
+    points DISPLAY at the virtual screen before any test opens a LocalDesktop.
+    """
+    with VirtualDisplay(session_bus=True) as display:
+        previous = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = display.display
+        try:
+            yield display
+        finally:
+            if previous is None:
+                os.environ.pop("DISPLAY", None)
+            else:
+                os.environ["DISPLAY"] = previous
+
+
+@pytest.fixture
+def app_environment(virtual_display: VirtualDisplay, tmp_path: Path) -> dict[str, str]:
+    """The environment for apps in one test: the virtual screen and a private profile."""
+    home = tmp_path / "home"
+    home.mkdir()
+    environment = virtual_display.child_environment()
+    environment.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
+    environment.update(XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local"))
+    # Settings in memory only: the bus's shared dconf-service would carry mousepad's session
+    # (and its restored windows) from one test to the next.
+    environment["GSETTINGS_BACKEND"] = "memory"
+    return environment
+
+
+@pytest.fixture
+def launcher(app_environment: dict[str, str]) -> Iterator[AppLauncher]:
+    apps = AppLauncher(app_environment)
+    yield apps
+    apps.close_all()

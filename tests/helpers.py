@@ -1,0 +1,80 @@
+"""Helpers for tests that run the real `shain` command and look at what it left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "artifacts"
+
+# Programs a run may start: the virtual screen, its window manager and bus, and the apps.
+RUN_PROGRAMS = frozenset(
+    {
+        "Xvfb",
+        "openbox",
+        "dbus-daemon",
+        "at-spi-bus-laun",
+        "at-spi2-registr",
+        "mousepad",
+        "galculator",
+        "xterm",
+        "zenity",
+        "dconf-service",
+        "xclip",
+    }
+)
+
+
+def run_shain(
+    *arguments: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real `shain` command in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=REPO,
+    )
+
+
+def living_processes(names: Iterable[str] = RUN_PROGRAMS) -> dict[int, str]:
+    """pid -> name of the processes with one of these names that are alive (not zombies)."""
+    wanted = set(names)
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state = stat[stat.rindex(")") + 2]
+        if name in wanted and state not in "ZX":
+            found[int(entry.name)] = name
+    return found
+
+
+def wait_until_gone(pids: Iterable[int], timeout: float = 5.0) -> dict[int, str]:
+    """Of these pids, the ones still alive (not zombies) after up to `timeout` seconds."""
+    remaining = set(pids)
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {pid: name for pid, name in living_processes().items() if pid in remaining}
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def environment_without_display() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.pop("DISPLAY", None)
+    environment.pop("WAYLAND_DISPLAY", None)
+    return environment

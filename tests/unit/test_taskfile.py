@@ -1,0 +1,594 @@
+"""Task files: loading, variables, secrets, and errors that name the file, line and field."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+
+from agent.actions import Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
+from agent.errors import ConfigError, TaskFileError, UnsupportedError
+from agent.geometry import Point
+from agent.taskfile import (
+    AiStep,
+    ClickStep,
+    CommandCheck,
+    FileEqualsCheck,
+    KeyStep,
+    LaunchStep,
+    LoadedTask,
+    ScrollStep,
+    Task,
+    UnsupportedTaskError,
+    WaitForStep,
+    WindowTitleCheck,
+    load_task,
+    load_task_text,
+    step_to_action,
+    task_json_schema,
+)
+
+EXAMPLE = """\
+name: save-note
+goal: Write "hello" into a new note and save it as note.txt
+setup:
+  - launch: mousepad {workdir}/note.txt
+  - wait_for: {window: note.txt, timeout: 10}
+steps:
+  - click: {x: 400, y: 300}
+  - click: {x: 400, y: 300, button: right, count: 2}
+  - double_click: {x: 10, y: 10}
+  - move: {x: 1, y: 2}
+  - drag: {path: [[1, 2], [30, 40]]}      # also accept [{x:1,y:2}, ...]
+  - drag: {path: [{x: 5, y: 6}, [7, 8], {x: 9, y: 10}], button: middle}
+  - scroll: {x: 500, y: 500, down: 3}
+  - scroll: {x: 5, y: 6, up: 2, left: 4}
+  - type: "こんにちは {name}"
+  - key: ctrl+s
+  - wait: 0.5
+  - wait_for: {file: "{workdir}/note.txt", timeout: 5}
+  - ai: Close any dialog that is still open
+checks:
+  - file_exists: {path: "{workdir}/note.txt"}
+  - file_contains: {path: "{workdir}/note.txt", text: こんにちは}
+  - file_equals: {path: "{workdir}/note.txt", text: "exact content", strip: false}
+  - command: {run: "test -s {workdir}/note.txt", exit_code: 0}
+  - command: {run: "cat x", stdout: "exact", stdout_contains: "part", timeout: 10}
+  - clipboard_equals: {text: "408"}
+  - window_title: {matches: "note.txt", active: false}
+budget: {max_steps: 30, max_seconds: 300}
+vars: {name: 社長}
+secrets: [MAIL_PASSWORD]
+"""
+
+ENV = {"MAIL_PASSWORD": "hunter2"}
+
+
+def write(tmp_path: Path, text: str, name: str = "task.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load(tmp_path: Path, text: str, **kwargs: Any) -> LoadedTask:
+    return load_task(write(tmp_path, text), **kwargs)
+
+
+def error_of(tmp_path: Path, text: str, **kwargs: Any) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(TaskFileError) as info:
+        load_task(path, **kwargs)
+    message = str(info.value)
+    assert message.startswith(f"{path}:"), message
+    return message.removeprefix(f"{path}:")
+
+
+def steps_task(*steps: str) -> str:
+    """A task whose steps start on line 3, one a line."""
+    return "name: t\nsteps:\n" + "".join(f"  - {step}\n" for step in steps)
+
+
+# ---- the full example
+
+
+def test_example_loads_into_the_right_actions(tmp_path: Path) -> None:
+    loaded = load(tmp_path, EXAMPLE, builtins={"workdir": "/tmp/w"}, environ=ENV)
+    actions = [step_to_action(step) for step in loaded.task.steps]
+    assert actions == [
+        Click(400, 300),
+        Click(400, 300, button="right", count=2),
+        Click(10, 10, count=2),
+        Move(1, 2),
+        Drag((Point(1, 2), Point(30, 40))),
+        Drag((Point(5, 6), Point(7, 8), Point(9, 10)), button="middle"),
+        Scroll(500, 500, scroll_x=0, scroll_y=3),
+        Scroll(5, 6, scroll_x=-4, scroll_y=-2),
+        TypeText("こんにちは 社長"),
+        KeyPress(("ctrl", "s")),
+        Wait(0.5),
+        None,
+        None,
+    ]
+    wait_for, ai = loaded.task.steps[-2:]
+    assert isinstance(wait_for, WaitForStep)
+    assert (wait_for.wait_for.file, wait_for.wait_for.timeout) == ("/tmp/w/note.txt", 5)
+    assert isinstance(ai, AiStep) and ai.ai == "Close any dialog that is still open"
+    assert [step.kind for step in loaded.task.steps][:3] == ["click", "click", "double_click"]
+
+
+def test_example_setup_checks_budget_and_variables(tmp_path: Path) -> None:
+    loaded = load(tmp_path, EXAMPLE, builtins={"workdir": "/tmp/w"}, environ=ENV)
+    task = loaded.task
+    launch, wait_for = task.setup
+    assert isinstance(launch, LaunchStep)
+    assert launch.launch.command == "mousepad /tmp/w/note.txt"
+    assert (launch.launch.cwd, launch.launch.env) == (None, {})
+    assert isinstance(wait_for, WaitForStep)
+    assert (wait_for.wait_for.window, wait_for.wait_for.file) == ("note.txt", None)
+
+    assert [check.kind for check in task.checks] == [
+        "file_exists",
+        "file_contains",
+        "file_equals",
+        "command",
+        "command",
+        "clipboard_equals",
+        "window_title",
+    ]
+    file_equals, command = task.checks[2], task.checks[4]
+    assert isinstance(file_equals, FileEqualsCheck) and file_equals.file_equals.strip is False
+    assert isinstance(command, CommandCheck)
+    assert command.command.model_dump() == {
+        "run": "cat x",
+        "exit_code": 0,
+        "stdout": "exact",
+        "stdout_contains": "part",
+        "timeout": 10.0,
+    }
+    title = task.checks[6]
+    assert isinstance(title, WindowTitleCheck) and title.window_title.active is False
+
+    assert (task.budget.max_steps, task.budget.max_seconds) == (30, 300.0)
+    assert task.vars == {"name": "社長"}
+    assert task.secrets == ["MAIL_PASSWORD"]
+    assert loaded.secret_values == ("hunter2",)
+    assert dict(loaded.variables) == {
+        "name": "社長",
+        "workdir": "/tmp/w",
+        "MAIL_PASSWORD": "hunter2",
+    }
+    assert loaded.path == tmp_path / "task.yaml"
+
+
+def test_defaults(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "name: t\ngoal: do it\n")
+    task = loaded.task
+    assert (task.steps, task.setup, task.checks, task.vars, task.secrets) == ([], [], [], {}, [])
+    assert (task.budget.max_steps, task.budget.max_seconds) == (50, 600.0)
+    assert loaded.secret_values == ()
+
+    task = load(tmp_path, steps_task("click: {x: 1, y: 2}", "wait: 2")).task
+    assert task.goal is None
+    click = task.steps[0]
+    assert isinstance(click, ClickStep) and (click.click.button, click.click.count) == ("left", 1)
+
+    checks = "name: t\ngoal: g\nchecks:\n  - window_title: {matches: x}\n"
+    checks += "  - file_equals: {path: p, text: t}\n"
+    title, equals = load(tmp_path, checks).task.checks
+    assert isinstance(title, WindowTitleCheck) and title.window_title.active is True
+    assert isinstance(equals, FileEqualsCheck) and equals.file_equals.strip is True
+
+
+def test_launch_mapping_form_and_numbers_in_env(tmp_path: Path) -> None:
+    text = (
+        "name: t\ngoal: g\nsetup:\n"
+        "  - launch: {command: app --big, cwd: /srv, env: {PORT: 8080, MODE: fast}}\n"
+        "  - wait_for: {window: '^App — .*$'}\n"
+    )
+    launch, wait_for = load(tmp_path, text).task.setup
+    assert isinstance(launch, LaunchStep)
+    assert launch.launch.model_dump() == {
+        "command": "app --big",
+        "cwd": "/srv",
+        "env": {"PORT": "8080", "MODE": "fast"},
+    }
+    assert isinstance(wait_for, WaitForStep) and wait_for.wait_for.timeout == 10.0
+
+
+def test_load_task_text_uses_the_source_name() -> None:
+    loaded = load_task_text("name: t\ngoal: g\n", "inline.yaml")
+    assert loaded.task.name == "t" and loaded.path == Path("inline.yaml")
+    with pytest.raises(TaskFileError, match=r"^<task>:2: "):
+        load_task_text("name: t\nstpes: []\n")
+
+
+def test_task_is_frozen(tmp_path: Path) -> None:
+    task = load(tmp_path, "name: t\ngoal: g\n").task
+    with pytest.raises(pydantic.ValidationError):
+        task.name = "other"
+
+
+# ---- errors: file, line, field
+
+
+def test_bad_integer_names_line_and_field(tmp_path: Path) -> None:
+    text = "name: t\ngoal: g\nsteps:\n  - wait: 1\n  - key: enter\n  - type: hi\n"
+    text += "  - click: {x: abc, y: 3}\n"
+    message = error_of(tmp_path, text)
+    assert message.startswith("7: steps[3].click.x: Input should be a valid integer"), message
+    assert "\n" not in message
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "name: t\ngoal: g\nstpes:\n  - wait: 1\n")
+    assert message == (
+        "3: unknown key 'stpes' (expected one of name, goal, setup, steps, checks, budget,"
+        " vars, secrets)"
+    )
+
+
+def test_unknown_key_inside_a_step(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("wait: 1", "click: {x: 1, y: 2, z: 3}"))
+    assert message == "4: steps[1].click: unknown key 'z' (expected one of x, y, button, count)"
+
+
+def test_unknown_step_kind_lists_the_kinds(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("wait: 1", "wait: 2", "clik: {x: 1, y: 2}"))
+    assert message == (
+        "5: steps[2]: unknown step 'clik': a step is one of click, double_click, move, drag,"
+        " scroll, type, key, wait, wait_for, ai"
+    )
+
+
+def test_unknown_setup_and_check_kinds(tmp_path: Path) -> None:
+    text = "name: t\ngoal: g\nsetup:\n  - click: {x: 1, y: 1}\nchecks:\n  - file_exist: {path: p}\n"
+    message = error_of(tmp_path, text)
+    assert message.splitlines() == [
+        "4: setup[0]: unknown setup step 'click': a setup step is one of launch, wait_for",
+        f"{tmp_path / 'task.yaml'}:6: checks[0]: unknown check 'file_exist': a check is one of"
+        " file_exists, file_contains, file_equals, command, clipboard_equals, window_title",
+    ]
+
+
+def test_step_with_two_keys_hints_at_indentation(tmp_path: Path) -> None:
+    text = "name: t\nsteps:\n  - wait: 1\n  - click:\n    x: 1\n    y: 2\n"
+    message = error_of(tmp_path, text)
+    assert message.startswith("4: steps[1]: a step has exactly one key naming its kind, got")
+    assert "'click', 'x', 'y'" in message
+
+
+def test_step_that_is_not_a_mapping(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("wait: 1", "ai", "{}"))
+    first, second = message.splitlines()
+    assert first.startswith("4: steps[1]: a step is a mapping with one key naming its kind")
+    assert first.endswith("got text")
+    assert second.endswith(
+        ":5: steps[2]: a step is a mapping with one key naming its kind"
+        " (one of click, double_click, move, drag, scroll, type, key, wait,"
+        " wait_for, ai), got an empty mapping"
+    )
+
+
+def test_click_by_text_is_not_supported_yet(tmp_path: Path) -> None:
+    path = write(tmp_path, steps_task("wait: 1", "click: {text: Save}"))
+    with pytest.raises(UnsupportedTaskError) as info:
+        load_task(path)
+    assert isinstance(info.value, UnsupportedError)
+    assert isinstance(info.value, TaskFileError)
+    assert info.value.exit_code == 2
+    assert str(info.value) == (
+        f"{path}:4: steps[1].click: click by text/role is not supported yet"
+        " (grounding comes in a later version); use {x, y}"
+    )
+
+
+@pytest.mark.parametrize(
+    "target", ["{role: button, name: OK}", "{x: 1, y: 2, within: dialog}", "{nth: 2}"]
+)
+def test_every_target_form_is_refused(tmp_path: Path, target: str) -> None:
+    message = error_of(tmp_path, steps_task(f"double_click: {target}"))
+    assert message.startswith("3: steps[0].double_click: double_click by text/role is not")
+    assert "not supported yet" in message
+
+
+def test_unsupported_among_other_errors_is_still_a_task_file_error(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("click: {text: Save}", "wait: -1"))
+    assert len(message.splitlines()) == 2
+    with pytest.raises(TaskFileError) as info:
+        load_task(tmp_path / "task.yaml")
+    assert not isinstance(info.value, UnsupportedError)
+
+
+def test_unknown_key_name(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("wait: 1", "key: ctrl+sss"))
+    assert message.startswith("4: steps[1].key: unknown key name 'sss'"), message
+
+
+@pytest.mark.parametrize(
+    ("step", "field", "fragment"),
+    [
+        ("wait: 301", "steps[0].wait", "less than or equal to 300"),
+        ("wait: -1", "steps[0].wait", "greater than or equal to 0"),
+        ("click: {x: 1, y: 2, count: 4}", "steps[0].click.count", "less than or equal to 3"),
+        ("click: {x: 1, y: 2, button: left2}", "steps[0].click.button", "'left', 'right'"),
+        ("click: {x: -1, y: 2}", "steps[0].click.x", "greater than or equal to 0"),
+        ("click: {y: 2}", "steps[0].click.x", "Field required"),
+        ("type: ''", "steps[0].type", "at least 1 character"),
+        ("scroll: {x: 1, y: 1}", "steps[0].scroll", "at least one of up, down, left, right"),
+        ("scroll: {x: 1, y: 1, down: -2}", "steps[0].scroll.down", "greater than or equal"),
+        ("drag: {path: [[1, 2]]}", "steps[0].drag.path", "at least 2 items"),
+        ("drag: {path: [[1, 2], [3]]}", "steps[0].drag.path[1]", "a point is [x, y]"),
+        ("drag: {path: [[1, 2], {x: 3}]}", "steps[0].drag.path[1].y", "Field required"),
+        ("wait_for: {window: a, file: b}", "steps[0].wait_for", "exactly one of window, file"),
+        ("wait_for: {timeout: 3}", "steps[0].wait_for", "exactly one of window, file"),
+        ("wait_for: {window: 'a('}", "steps[0].wait_for.window", "invalid regular expression"),
+        ("wait_for: {file: f, timeout: 0}", "steps[0].wait_for.timeout", "greater than 0"),
+        ("ai: [1]", "steps[0].ai", "valid string"),
+    ],
+)
+def test_step_errors(tmp_path: Path, step: str, field: str, fragment: str) -> None:
+    message = error_of(tmp_path, steps_task(step))
+    assert message.startswith(f"3: {field}: "), message
+    assert fragment in message
+
+
+def test_missing_field_in_a_block_mapping_points_at_its_key(tmp_path: Path) -> None:
+    text = "name: t\nsteps:\n  - click:\n      y: 1\n      button: left\n"
+    assert error_of(tmp_path, text) == "3: steps[0].click.x: Field required"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("setup:\n  - launch: ''\n", "4: setup[0].launch.command: String should have at least 1"),
+        ("setup:\n  - launch: {cwd: /}\n", "4: setup[0].launch.command: Field required"),
+        (
+            "checks:\n  - command: {run: x, exit_code: zero}\n",
+            "4: checks[0].command.exit_code: Input should be a valid integer",
+        ),
+        (
+            "checks:\n  - window_title: {matches: '(('}\n",
+            "4: checks[0].window_title.matches: invalid regular expression",
+        ),
+        ("checks:\n  - file_contains: {path: p}\n", "4: checks[0].file_contains.text: Field"),
+        ("budget: {max_steps: 0}\n", "3: budget.max_steps: Input should be greater than or"),
+        ("budget:\n  max_seconds: 0\n", "4: budget.max_seconds: Input should be greater than 0"),
+        ("vars: [a, b]\n", "3: vars: Input should be a valid dictionary"),
+        ("vars: {a: [1]}\n", "3: vars.a: Input should be a valid string"),
+        ("secrets: [not-a-name]\n", "3: secrets[0]: String should match pattern"),
+    ],
+)
+def test_setup_check_and_top_level_errors(tmp_path: Path, body: str, expected: str) -> None:
+    message = error_of(tmp_path, "name: t\ngoal: g\n" + body)
+    assert message.startswith(expected), message
+
+
+def test_task_needs_steps_or_goal_and_a_name(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "name: t\n") == "1: a task needs steps or a goal (or both)"
+    assert error_of(tmp_path, "goal: g\n") == "1: name: Field required"
+    assert error_of(tmp_path, "name: ''\ngoal: g\n").startswith("1: name: String should have")
+
+
+def test_every_problem_on_its_own_line_in_file_order(tmp_path: Path) -> None:
+    text = steps_task("click: {x: a, y: 1}", "wait: 1", "key: nokey", "clik: {}")
+    text += "budget: {max_steps: -1}\nextra: 1\n"
+    lines = error_of(tmp_path, text).splitlines()
+    path = tmp_path / "task.yaml"
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        "3",
+        f"{path}:5",
+        f"{path}:6",
+        f"{path}:7",
+        f"{path}:8",
+    ]
+    assert "steps[0].click.x" in lines[0] and "steps[2].key" in lines[1]
+    assert "unknown key 'extra'" in lines[4]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "name: t\nsteps:\n  - click: {x: 1, y: 2\n  - wait: 1\n")
+    assert message == (
+        "4: invalid YAML: expected ',' or '}', but got ':' (while parsing a flow mapping on line 3)"
+    )
+    message = error_of(tmp_path, "name: t\ngoal: g\n---\nname: u\n")
+    assert message.startswith("3: invalid YAML: but found another document")
+    message = error_of(tmp_path, "name: t\ngoal: 'bell \x07'\n")
+    assert "invalid YAML: unacceptable character" in message and "\n" not in message
+    message = error_of(tmp_path, "name: t\ngoal: g\n  bad: indent\n")
+    assert message.startswith("3: invalid YAML: mapping values are not allowed here")
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "name: t\ngoal: g\nname: u\n")
+    assert message == "3: duplicate key 'name' (first on line 1)"
+    message = error_of(tmp_path, steps_task("click: {x: 1, y: 2, x: 3}"))
+    assert message == "3: duplicate key 'x' (first on line 3)"
+
+
+def test_anchors_and_merge_keys_work(tmp_path: Path) -> None:
+    text = "name: t\nsteps:\n  - click: &at {x: 1, y: 2}\n  - double_click: *at\n"
+    text += "  - click: {<<: *at, button: right}\n"
+    actions = [step_to_action(step) for step in load(tmp_path, text).task.steps]
+    assert actions == [Click(1, 2), Click(1, 2, count=2), Click(1, 2, button="right")]
+
+
+def test_recursive_or_exploding_aliases_are_refused(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "name: t\ngoal: g\nvars: &v\n  a: *v\n")
+    assert message == "3: an alias refers to a node that contains it"
+    text = "name: t\ngoal: g\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in range(1, 7):
+        text += (
+            f"{chr(97 + level)}: &{chr(97 + level)} [{', '.join(['*' + chr(96 + level)] * 10)}]\n"
+        )
+    assert "too large once its aliases are expanded" in error_of(tmp_path, text)
+
+
+def test_document_that_is_not_a_mapping(tmp_path: Path) -> None:
+    message = error_of(tmp_path, "# a list\n- click: {x: 1, y: 1}\n")
+    assert message.startswith("2: a task file is a mapping")
+    assert "not list" in message
+
+
+def test_empty_document(tmp_path: Path) -> None:
+    path = write(tmp_path, "# nothing yet\n")
+    with pytest.raises(TaskFileError, match="empty"):
+        load_task(path)
+
+
+def test_missing_or_unreadable_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(TaskFileError, match=re.escape(f"{missing}: no such task file")):
+        load_task(missing)
+    with pytest.raises(TaskFileError, match=re.escape(f"{tmp_path}: cannot read")):
+        load_task(tmp_path)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"name: \xff\xfe\n")
+    with pytest.raises(TaskFileError, match="not UTF-8"):
+        load_task(binary)
+
+
+def test_task_file_error_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_task(tmp_path / "nope.yaml")
+    assert info.value.exit_code == 2
+
+
+# ---- variables
+
+
+VARS_TASK = """\
+name: vars
+vars: {a: from-vars, b: from-vars, c: from-vars, d: from-vars, n: 5, f: 0.5}
+steps:
+  - type: "{a} {b} {c} {d}"
+  - click: {x: "{n}", y: 7}
+  - wait: "{f}"
+"""
+
+
+def test_variable_priority(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        VARS_TASK + "secrets: [d]\n",
+        builtins={"b": "builtin", "c": "builtin", "d": "builtin"},
+        overrides={"c": "override", "d": "override"},
+        environ={"d": "secret"},
+    )
+    typed, click, wait = (step_to_action(step) for step in loaded.task.steps)
+    assert typed == TypeText("from-vars builtin override secret")
+    assert click == Click(5, 7)
+    assert wait == Wait(0.5)
+    assert loaded.task.vars["n"] == "5" and loaded.task.vars["f"] == "0.5"
+    assert loaded.variables["d"] == "secret" and loaded.variables["c"] == "override"
+
+
+def test_overrides_can_add_variables(tmp_path: Path) -> None:
+    text = steps_task("type: 'to {who}'")
+    assert (
+        load(tmp_path, text, overrides={"who": "boss"}).task.steps[0]
+        == load(tmp_path, steps_task("type: to boss")).task.steps[0]
+    )
+
+
+def test_double_braces_are_literal(tmp_path: Path) -> None:
+    loaded = load(tmp_path, 'name: t\nvars: {v: X}\nsteps:\n  - type: "{{v}} {{{v}}} }}{{"\n')
+    assert step_to_action(loaded.task.steps[0]) == TypeText("{v} {X} }{")
+
+
+def test_values_are_not_substituted_again(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "name: t\nsteps:\n  - type: '{v}'\n", overrides={"v": "{w}"})
+    assert step_to_action(loaded.task.steps[0]) == TypeText("{w}")
+
+
+def test_vars_are_not_substituted_and_keys_are_untouched(tmp_path: Path) -> None:
+    text = "name: t\ngoal: g\nvars: {a: '{b}', b: x}\nsetup:\n  - launch:\n"
+    text += "      command: run {a}\n      env: {'{b}': '{b}'}\n"
+    loaded = load(tmp_path, text)
+    assert loaded.task.vars == {"a": "{b}", "b": "x"}
+    launch = loaded.task.setup[0]
+    assert isinstance(launch, LaunchStep)
+    assert launch.launch.command == "run {b}"
+    assert launch.launch.env == {"{b}": "x"}
+
+
+def test_unknown_variable_names_it_and_the_line(tmp_path: Path) -> None:
+    text = "name: t\nvars: {name: x}\nsteps:\n  - wait: 1\n  - type: 'hi {nmae}'\n"
+    message = error_of(tmp_path, text)
+    assert message == "5: steps[1].type: unknown variable 'nmae' (known: name)"
+
+
+def test_unknown_variable_in_a_typed_field_is_reported_once(tmp_path: Path) -> None:
+    message = error_of(tmp_path, steps_task("click: {x: '{x}', y: 1}"))
+    assert message == "3: steps[0].click.x: unknown variable 'x' (known: none are defined)"
+
+
+@pytest.mark.parametrize("text", ["a { b", "a } b", "{not a name}", "{}"])
+def test_stray_braces_are_errors(tmp_path: Path, text: str) -> None:
+    message = error_of(tmp_path, f"name: t\ngoal: g\nsteps:\n  - type: '{text}'\n")
+    assert message.startswith("4: steps[0].type: ")
+    assert "'{{'" in message or "'}}'" in message
+
+
+# ---- secrets
+
+
+def test_secrets_are_substituted_and_listed(tmp_path: Path) -> None:
+    text = "name: t\nsecrets: [PW, EMPTY]\nsteps:\n  - type: 'pw={PW}{EMPTY}'\n"
+    loaded = load(tmp_path, text, environ={"PW": "s3cret", "EMPTY": "", "OTHER": "x"})
+    assert step_to_action(loaded.task.steps[0]) == TypeText("pw=s3cret")
+    assert loaded.secret_values == ("s3cret",)
+    assert "OTHER" not in loaded.variables
+
+
+def test_secrets_default_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHAIN_TEST_SECRET", "from-os")
+    text = "name: t\nsecrets: [SHAIN_TEST_SECRET]\nsteps:\n  - type: '{SHAIN_TEST_SECRET}'\n"
+    assert load(tmp_path, text).secret_values == ("from-os",)
+
+
+def test_missing_secret_names_the_variable_only(tmp_path: Path) -> None:
+    text = "name: t\nsecrets:\n  - PRESENT\n  - MAIL_PASSWORD\nsteps:\n  - type: '{PRESENT}'\n"
+    message = error_of(tmp_path, text, environ={"PRESENT": "topsecretvalue"})
+    assert message == "4: secrets[1]: secret 'MAIL_PASSWORD' is not set"
+    assert "topsecretvalue" not in message
+
+
+def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
+    text = "name: t\nsecrets: [K]\nsteps:\n  - key: '{K}'\n  - type: '{K} {missing}'\n"
+    message = error_of(tmp_path, text, environ={"K": "ctrl+letmein"})
+    assert "letmein" not in message
+    lines = message.splitlines()
+    assert lines[0] == "4: steps[0].key: invalid value (not shown: it holds a secret)"
+    path = tmp_path / "task.yaml"
+    with pytest.raises(TaskFileError) as info:
+        load_task(path, environ={"K": "ctrl+letmein"})
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert "unknown variable 'missing'" in lines[1]
+
+
+# ---- step_to_action and the schema
+
+
+def test_step_to_action_for_steps_built_in_code() -> None:
+    scroll = ScrollStep.model_validate({"scroll": {"x": 1, "y": 2, "right": 3, "down": 1}})
+    assert step_to_action(scroll) == Scroll(1, 2, scroll_x=3, scroll_y=1)
+    key = KeyStep(key="Control_L+Return")
+    assert step_to_action(key) == KeyPress(("ctrl", "enter"))
+    task = Task.model_validate({"name": "t", "steps": [scroll, {"ai": "look"}]})
+    assert [step_to_action(step) for step in task.steps][1] is None
+
+
+def test_json_schema(tmp_path: Path) -> None:
+    schema = task_json_schema()
+    text = json.dumps(schema)
+    assert "steps" in schema["properties"]
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"name"}
+    for kind in ("double_click", "wait_for", "clipboard_equals", "launch"):
+        assert f'"{kind}"' in text
+    launch = schema["$defs"]["LaunchStep"]["properties"]["launch"]
+    assert {"type": "string", "minLength": 1} in launch["anyOf"]
