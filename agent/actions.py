@@ -95,19 +95,20 @@ class AskBoss:
 
 
 Action = Click | Move | Drag | Scroll | TypeText | KeyPress | Wait | Done | Fail | AskBoss
-ACTION_KINDS = (
-    "click",
-    "move",
-    "drag",
-    "scroll",
-    "type",
-    "key",
-    "wait",
-    "done",
-    "fail",
-    "ask_boss",
-)
 
+_ACTION_CLASSES: dict[str, type[Action]] = {
+    "click": Click,
+    "move": Move,
+    "drag": Drag,
+    "scroll": Scroll,
+    "type": TypeText,
+    "key": KeyPress,
+    "wait": Wait,
+    "done": Done,
+    "fail": Fail,
+    "ask_boss": AskBoss,
+}
+ACTION_KINDS = tuple(_ACTION_CLASSES)
 _ACTION_ADAPTER: pydantic.TypeAdapter[Action] = pydantic.TypeAdapter(
     Annotated[Action, pydantic.Field(discriminator="kind")]
 )
@@ -129,8 +130,17 @@ def parse_action(data: Mapping[str, Any], screen: Size | None = None) -> Action:
             else f"action has no 'kind': expected one of {', '.join(ACTION_KINDS)}"
         )
     fields = dict(data)
+    known = {field.name for field in dataclasses.fields(_ACTION_CLASSES[kind])}
+    unknown = sorted(str(name) for name in fields if name not in known)
+    if unknown:
+        raise ActionError(
+            f"invalid {kind} action: unknown field {', '.join(map(repr, unknown))} "
+            f"(a {kind} has {', '.join(sorted(known - {'kind'}))})"
+        )
     if kind == "key":
         fields["keys"] = _keys_from(fields.get("keys"))
+    if kind == "drag" and isinstance(fields.get("path"), list | tuple):
+        fields["path"] = [_point_from(point) for point in fields["path"]]
     try:
         action = _ACTION_ADAPTER.validate_python(fields, strict=False)
     except pydantic.ValidationError as error:
@@ -138,6 +148,13 @@ def parse_action(data: Mapping[str, Any], screen: Size | None = None) -> Action:
     if screen is not None:
         check_on_screen(action, screen)
     return action
+
+
+def _point_from(value: Any) -> Any:
+    """`[x, y]` pairs (how models and task files write points) as `{"x": .., "y": ..}`."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return {"x": value[0], "y": value[1]}
+    return value
 
 
 def _keys_from(value: Any) -> tuple[str, ...]:

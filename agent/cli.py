@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from secrets import token_hex
 from types import FrameType
 from typing import Any
 
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
     runs = commands.add_parser("runs", help="list past runs, newest first")
     runs.add_argument("--runs-dir", type=Path)
-    runs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    runs.add_argument("--limit", type=_positive, default=20, help="how many (default 20)")
     runs.add_argument("--json", action="store_true")
 
     show = commands.add_parser("show", help="print the steps of a run")
@@ -83,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of task files")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
@@ -124,7 +132,7 @@ def _stop_on_signals(stop: StopToken) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _screen(args: argparse.Namespace, workdir: Path) -> Iterator[dict[str, str]]:
+def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     """The environment apps and checks run in: this screen, or a private virtual one."""
     if not args.virtual_display:
         if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
@@ -165,13 +173,14 @@ def _command_run(args: argparse.Namespace) -> int:
     from agent.taskfile import load_task
 
     overrides = _parse_vars(args.var)
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shain-work-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    # Named now (the task file refers to it), made only once the run really starts.
+    workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
     loaded = load_task(args.task, overrides=overrides, builtins={"workdir": str(workdir)})
     runs_dir = args.runs_dir or default_runs_dir()
     progress = sys.stderr if args.json else sys.stdout
     stop = StopToken()
-    with _stop_on_signals(stop), _screen(args, workdir) as environment:
+    with _stop_on_signals(stop), _screen(args) as environment:
+        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         session = TaskSession(
             loaded,
             runs_dir=runs_dir,

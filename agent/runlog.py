@@ -68,7 +68,10 @@ def to_jsonable(value: Any) -> Any:
 
 def _new_run_id(task_name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", task_name).strip("-")[:40] or "task"
-    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+    now = time.time()
+    # Microseconds in the id, so that sorting by name is sorting by start time.
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"{now % 1:.6f}"[1:]
+    return f"{stamp}-{slug}-{secrets.token_hex(2)}"
 
 
 def _private_dir(path: Path) -> Path:

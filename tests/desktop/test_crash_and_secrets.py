@@ -122,3 +122,24 @@ def test_a_killed_run_reads_back_up_to_its_last_step(tmp_path: Path) -> None:
 
     left = wait_until_gone(set(living_processes()) - before, timeout=10)
     assert not left, f"a SIGKILLed run left these behind: {left}"
+
+
+def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
+    before = set(living_processes())
+    process = _start(_task(tmp_path, waits=200), tmp_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = list((tmp_path / "runs").glob("*/events.jsonl"))
+        if found and '"kind": "action_executed"' in found[0].read_text():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 3
+    assert "stopped: stopped by SIGINT" in stdout
+    (run_folder,) = (tmp_path / "runs").iterdir()
+    record = read_run(run_folder)
+    assert record.status == "stopped" and record.summary is not None
+    assert record.summary["steps"] < 200
+    left = wait_until_gone(set(living_processes()) - before, timeout=10)
+    assert not left, f"a stopped run left these behind: {left}"

@@ -170,6 +170,7 @@ def test_stop_ends_long_typing_at_once(
         desktop.execute(TypeText("x" * 5000), stop)
     time.sleep(0.3)  # let the listener see every event the X server had
     listener.stop()
+    listener.join(timeout=2)
     assert stop.requested_at is not None and presses
     latency = max(presses) - stop.requested_at
     assert latency < 0.1, f"input went on for {latency * 1000:.0f} ms after the stop"

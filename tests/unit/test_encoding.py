@@ -1,0 +1,111 @@
+"""Frames to images: exact colours, aspect-true sizes, and a split resize equal to a whole one."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from agent.desktop.protocol import Frame
+from agent.geometry import Size
+from agent.perception.encoding import (
+    encode_jpeg,
+    encode_png,
+    fit_within,
+    frame_to_image,
+    resized,
+)
+
+
+@pytest.fixture(scope="module")
+def screenshot() -> Image.Image:
+    pixels = np.random.default_rng(1234).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+    return Image.fromarray(pixels, "RGB")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [Size(1280, 720), Size(1288, 725), Size(1366, 768), Size(1000, 563), Size(1919, 1079)],
+    ids=str,
+)
+def test_split_resize_equals_one_whole_resize(screenshot: Image.Image, size: Size) -> None:
+    expected = screenshot.resize((size.width, size.height), Image.Resampling.BOX)
+    result = resized(screenshot, size)
+    assert result.size == (size.width, size.height)
+    assert result.mode == "RGB"
+    assert np.array_equal(np.asarray(result), np.asarray(expected))
+
+
+def test_small_images_are_resized_whole() -> None:
+    pixels = np.random.default_rng(5).integers(0, 256, (100, 160, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    expected = image.resize((80, 50), Image.Resampling.BOX)
+    assert np.array_equal(np.asarray(resized(image, Size(80, 50))), np.asarray(expected))
+
+
+def test_resize_to_the_same_size_is_the_image_itself(screenshot: Image.Image) -> None:
+    assert resized(screenshot, Size(1920, 1080)) is screenshot
+
+
+@pytest.mark.parametrize(
+    ("size", "long_side", "expected"),
+    [
+        (Size(1920, 1080), 1280, Size(1280, 720)),
+        (Size(1080, 1920), 1280, Size(720, 1280)),
+        (Size(2560, 1440), 1920, Size(1920, 1080)),
+        (Size(800, 600), 1280, Size(800, 600)),  # never enlarged
+        (Size(1000, 1000), 500, Size(500, 500)),
+        (Size(10000, 1), 100, Size(100, 1)),  # never zero
+    ],
+)
+def test_fit_within(size: Size, long_side: int, expected: Size) -> None:
+    assert fit_within(size, long_side) == expected
+
+
+@pytest.mark.parametrize(
+    "size", [Size(1920, 1080), Size(1366, 768), Size(3440, 1440), Size(768, 1366), Size(1, 4000)]
+)
+@pytest.mark.parametrize("long_side", [1288, 1024, 512])
+def test_fit_within_keeps_the_aspect_ratio(size: Size, long_side: int) -> None:
+    fitted = fit_within(size, long_side)
+    assert max(fitted.width, fitted.height) <= long_side
+    assert max(fitted.width, fitted.height) == min(long_side, max(size.width, size.height))
+    assert fitted.width >= 1 and fitted.height >= 1
+    # Rounding moves the short side by at most one pixel from the exact ratio.
+    scale = max(fitted.width, fitted.height) / max(size.width, size.height)
+    assert abs(fitted.width - size.width * scale) <= 1
+    assert abs(fitted.height - size.height * scale) <= 1
+
+
+def _bgra_frame(width: int = 32, height: int = 24) -> Frame:
+    return Frame(np.zeros((height, width, 4), dtype=np.uint8), 0.0)
+
+
+def test_frame_to_image_turns_bgra_into_rgb() -> None:
+    frame = _bgra_frame()
+    frame.pixels[5, 7] = (10, 20, 30, 255)  # B, G, R, A
+    frame.pixels[23, 31] = (200, 0, 0, 0)  # pure blue, alpha ignored
+    image = frame_to_image(frame)
+    assert image.mode == "RGB"
+    assert image.size == (32, 24)
+    assert image.getpixel((7, 5)) == (30, 20, 10)
+    assert image.getpixel((31, 23)) == (0, 0, 200)
+    assert image.getpixel((0, 0)) == (0, 0, 0)
+
+
+def test_encoded_png_decodes_to_the_same_pixels() -> None:
+    frame = _bgra_frame()
+    frame.pixels[..., :3] = np.random.default_rng(7).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    data = encode_png(frame_to_image(frame))
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert np.array_equal(decoded, frame.pixels[..., 2::-1])
+
+
+def test_encoded_jpeg_is_a_jpeg_of_the_right_size() -> None:
+    image = frame_to_image(_bgra_frame(64, 48))
+    data = encode_jpeg(image, quality=75)
+    assert data[:3] == b"\xff\xd8\xff"
+    assert Image.open(io.BytesIO(data)).size == (64, 48)
