@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="set a task variable (repeatable); overrides the task file's vars",
     )
+    run.add_argument(
+        "--monitor", type=_positive, help="the monitor to work on, 1 to N (default: the primary)"
+    )
     run.add_argument("--runs-dir", type=Path, help="where run folders go (default: user data dir)")
     run.add_argument(
         "--workdir", type=Path, help="the task's {workdir} (default: a new private temp folder)"
@@ -188,6 +191,7 @@ def _command_run(args: argparse.Namespace) -> int:
             workdir=workdir,
             sinks=[ConsoleSink(progress)],
             stop=stop,
+            monitor=args.monitor,
         )
         result = session.run()
     if args.json:

@@ -84,8 +84,10 @@ class TaskSession:
         workdir: Path,
         sinks: Sequence[EventSink] = (),
         stop: StopToken | None = None,
+        monitor: int | None = None,
     ) -> None:
         self.loaded = loaded
+        self.monitor = monitor
         self.environment = dict(environment)
         self.workdir = workdir
         self.stop = stop or StopToken()
@@ -106,7 +108,8 @@ class TaskSession:
         outcome = Outcome("failed", "did not start", 0)
         try:
             steps = self._prepare()
-            with LocalDesktop(display=self.environment.get("DISPLAY")) as desktop:
+            display = self.environment.get("DISPLAY")
+            with LocalDesktop(monitor=self.monitor, display=display) as desktop:
                 self.bus.emit(
                     RunStarted(
                         self.log.run_id,

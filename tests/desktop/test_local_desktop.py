@@ -218,3 +218,35 @@ def test_wait_for_a_file_and_a_window(launcher: AppLauncher, tmp_path: Path) -> 
     wait_for(WindowAppears("waited-for"), 20, StopToken())
     with pytest.raises(Exception, match=r"waited 0.3s for a window titled /nothing-like-this/"):
         wait_for(WindowAppears("nothing-like-this"), 0.3, StopToken())
+
+
+def test_a_chosen_monitor_is_captured_and_addressed_on_its_own(
+    virtual_display: VirtualDisplay,
+) -> None:
+    import subprocess
+
+    environment = virtual_display.child_environment()
+
+    def xrandr(*arguments: str) -> None:
+        subprocess.run(["xrandr", *arguments], env=environment, check=True, capture_output=True)
+
+    # Split the screen into two side-by-side monitors, as a two-monitor desk has.
+    xrandr("--setmonitor", "shain-left", "960/254x1080/286+0+0", "screen")
+    xrandr("--setmonitor", "shain-right", "960/254x1080/286+960+0", "none")
+    try:
+        with LocalDesktop(monitor=2) as right:
+            assert right.size == Size(960, 1080)
+            assert right.capture().pixels.shape == (1080, 960, 4)
+            right.execute(Move(10, 20), StopToken())
+            from Xlib.display import Display
+
+            display = Display(virtual_display.display)
+            assert _pointer(display)[:2] == (970, 20)
+            display.close()
+            with pytest.raises(ActionError, match="outside the 960x1080 screen"):
+                right.execute(Click(960, 20), StopToken())
+        with pytest.raises(Exception, match="no monitor 3: this screen has monitors 1 to 2"):
+            LocalDesktop(monitor=3)
+    finally:
+        xrandr("--delmonitor", "shain-left")
+        xrandr("--delmonitor", "shain-right")
