@@ -9,7 +9,7 @@ behaviour, so there is no `getattr(desktop, name)` anywhere.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -185,6 +185,18 @@ def points_of(action: Action) -> tuple[Point, ...]:
             return path
         case _:
             return ()
+
+
+def with_points(action: Action, transform: Callable[[Point], Point]) -> Action:
+    """The same action with every point it touches passed through `transform`."""
+    match action:
+        case Click(x=x, y=y) | Move(x=x, y=y) | Scroll(x=x, y=y):
+            moved = transform(Point(x, y))
+            return dataclasses.replace(action, x=moved.x, y=moved.y)
+        case Drag(path=path):
+            return dataclasses.replace(action, path=tuple(transform(p) for p in path))
+        case _:
+            return action
 
 
 def check_on_screen(action: Action, screen: Size) -> None:

@@ -37,6 +37,18 @@ class EnvironmentProblem(DesktopError):
     """The environment is not usable: no display, a missing program, an app that would not start."""
 
 
+class ModelError(AgentError):
+    """The model endpoint failed: unreachable, refused the key, kept timing out."""
+
+    exit_code = 4
+
+
+class ModelOutputError(AgentError):
+    """A model reply that cannot be turned into actions; fed back to the model, never run."""
+
+    exit_code = 1
+
+
 class Stopped(AgentError):
     """The boss (or the fail-safe) stopped the run."""
 

@@ -1,0 +1,84 @@
+"""The screenshot a model sees, and the one mapping between its pixels and the screen's.
+
+Model-space coordinates never leave a policy: a policy sends a `ModelImage`, reads points in
+that image's pixels (or in a convention the policy converts to them first, such as UI-TARS
+1.0's 0-1000), and maps them back with `to_screen` before an action leaves it.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from agent.actions import Action, with_points
+from agent.desktop.protocol import Frame
+from agent.geometry import Point, Size, scale_point
+from agent.perception.encoding import encode_jpeg, encode_png, fit_within, frame_to_image, resized
+
+ImageFormat = Literal["jpeg", "png"]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelImage:
+    data: bytes
+    media_type: str  # image/jpeg or image/png
+    size: Size  # the image the model sees
+    screen: Size  # the screen it shows
+
+    def data_url(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    def to_screen(self, point: Point) -> Point:
+        return scale_point(point, self.size, self.screen)
+
+    def to_model(self, point: Point) -> Point:
+        return scale_point(point, self.screen, self.size)
+
+    def action_to_screen(self, action: Action) -> Action:
+        return with_points(action, self.to_screen)
+
+
+def prepare_image(
+    frame: Frame, size: Size, image_format: ImageFormat = "jpeg", quality: int = 80
+) -> ModelImage:
+    """The frame resized to `size` (BOX) and encoded for a model."""
+    screen = Size(frame.width, frame.height)
+    image = resized(frame_to_image(frame), size)
+    if image_format == "png":
+        return ModelImage(encode_png(image), "image/png", size, screen)
+    return ModelImage(encode_jpeg(image, quality), "image/jpeg", size, screen)
+
+
+def long_side_size(screen: Size, long_side: int) -> Size:
+    """The model image size for a profile's long side (default 1280): 1920x1080 -> 1280x720."""
+    return fit_within(screen, long_side)
+
+
+def smart_resize(
+    screen: Size,
+    factor: int = 28,
+    min_pixels: int = 56 * 56,
+    max_pixels: int = 12_845_056,
+) -> Size:
+    """The image size Qwen2.5-VL's processor would turn a screenshot into.
+
+    Each side rounded to a multiple of `factor` (28: 14 px patches merged 2x2), the area kept
+    within [min_pixels, max_pixels]. Sending images already at this size means the model's
+    coordinates are pixels of exactly the image we sent, so the mapping back is exact.
+    """
+    height, width = screen.height, screen.width
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(f"aspect ratio of {screen} is too extreme for Qwen2.5-VL")
+    new_height = max(factor, round(height / factor) * factor)
+    new_width = max(factor, round(width / factor) * factor)
+    if new_height * new_width > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        new_height = max(factor, math.floor(height / beta / factor) * factor)
+        new_width = max(factor, math.floor(width / beta / factor) * factor)
+    elif new_height * new_width < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        new_height = math.ceil(height * beta / factor) * factor
+        new_width = math.ceil(width * beta / factor) * factor
+    return Size(new_width, new_height)
