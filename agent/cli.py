@@ -64,6 +64,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="set a task variable (repeatable); overrides the task file's vars",
     )
+    model = run.add_argument_group(
+        "model",
+        "for goal-only tasks and `ai:` steps; defaults come from the profile in "
+        "~/.config/shain/config.toml (SHAIN_CONFIG to change); the key from $OPENAI_API_KEY",
+    )
+    model.add_argument("--profile", help="a named profile from the config file")
+    model.add_argument(
+        "--policy",
+        choices=["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"],
+        help="how to decide: a task file's script, or a model and its output format",
+    )
+    model.add_argument("--model", help="the model name the endpoint knows")
+    model.add_argument(
+        "--base-url",
+        help="an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
+        "(default: $OPENAI_BASE_URL, else OpenAI)",
+    )
     run.add_argument(
         "--monitor", type=_positive, help="the monitor to work on, 1 to N (default: the primary)"
     )
@@ -171,10 +188,14 @@ def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
 
 
 def _command_run(args: argparse.Namespace) -> int:
+    from agent.config import load_config, resolve_profile
     from agent.console import ConsoleSink
     from agent.task_run import TaskSession
     from agent.taskfile import load_task
 
+    profile = resolve_profile(
+        load_config(), args.profile, policy=args.policy, model=args.model, base_url=args.base_url
+    )
     overrides = _parse_vars(args.var)
     # Named now (the task file refers to it), made only once the run really starts.
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
@@ -192,6 +213,7 @@ def _command_run(args: argparse.Namespace) -> int:
             sinks=[ConsoleSink(progress)],
             stop=stop,
             monitor=args.monitor,
+            profile=profile,
         )
         result = session.run()
     if args.json:
@@ -203,6 +225,9 @@ def _command_run(args: argparse.Namespace) -> int:
                     "reason": result.reason,
                     "steps": result.steps,
                     "seconds": round(result.seconds, 3),
+                    "input_tokens": result.spent.input_tokens,
+                    "output_tokens": result.spent.output_tokens,
+                    "cost_usd": round(result.spent.cost_usd, 6),
                     "run_folder": str(result.run_folder),
                     "workdir": str(workdir),
                     "checks": [
@@ -214,9 +239,11 @@ def _command_run(args: argparse.Namespace) -> int:
             )
         )
     else:
+        spent = result.spent
+        tokens = f", {spent.tokens} tokens, ${spent.cost_usd:.4f}" if spent.tokens else ""
         print(
-            f"{result.status}: {result.reason} ({result.steps} steps, {result.seconds:.1f}s) "
-            f"— run folder {result.run_folder}"
+            f"{result.status}: {result.reason} ({result.steps} steps, {result.seconds:.1f}s"
+            f"{tokens}) — run folder {result.run_folder}"
         )
     return result.exit_code
 

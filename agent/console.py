@@ -9,8 +9,12 @@ from agent.actions import describe_action
 from agent.events import (
     ActionExecuted,
     ActionFailed,
+    ApprovalAnswered,
+    ApprovalRequested,
     CheckEvaluated,
     Event,
+    ModelRetried,
+    ReplyRejected,
     RunFinished,
     RunStarted,
     SetupDone,
@@ -37,6 +41,14 @@ class ConsoleSink:
                 )
             case ActionFailed(step=step, error=error):
                 self._print(f"  step {step:>3}  FAILED {error}")
+            case ReplyRejected(step=step, error=error):
+                self._print(f"  step {step:>3}  unusable model reply: {error}")
+            case ModelRetried(attempt=attempt, reason=reason, wait_seconds=wait):
+                self._print(f"  model  retry {attempt} in {wait:.1f}s: {reason}")
+            case ApprovalRequested(reason=reason):
+                self._print(f"  needs approval: {reason}")
+            case ApprovalAnswered(approved=approved, by=by):
+                self._print(f"  {'approved' if approved else 'denied'} by the {by}")
             case CheckEvaluated(description=description, passed=passed, detail=detail):
                 mark = "ok  " if passed else "FAIL"
                 self._print(f"  check {mark} {description}" + (f": {detail}" if detail else ""))

@@ -64,6 +64,44 @@ class Decided:
     actions: tuple[Action, ...]
     thought: str
     decide_seconds: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRejected:
+    """A model reply that could not be used; it is fed back to the model, never executed."""
+
+    kind: ClassVar[str] = "reply_rejected"
+    step: int
+    error: str
+    decide_seconds: float
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRetried:
+    kind: ClassVar[str] = "model_retried"
+    attempt: int
+    reason: str
+    wait_seconds: float
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested:
+    kind: ClassVar[str] = "approval_requested"
+    reason: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalAnswered:
+    kind: ClassVar[str] = "approval_answered"
+    approved: bool
+    by: str  # "boss", or "task file" in a headless run
     at: float = field(default_factory=_now)
 
 
@@ -105,6 +143,9 @@ class RunFinished:
     reason: str
     steps: int
     seconds: float
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
     at: float = field(default_factory=_now)
 
 
@@ -114,6 +155,10 @@ Event = (
     | StepStarted
     | Observed
     | Decided
+    | ReplyRejected
+    | ModelRetried
+    | ApprovalRequested
+    | ApprovalAnswered
     | ActionExecuted
     | ActionFailed
     | CheckEvaluated

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.actions import AskBoss, Done, Fail, describe_action
+from agent.actions import Action, AskBoss, Done, Fail, describe_action
 from agent.desktop.protocol import Desktop
-from agent.desktop.settle import SettlePolicy, fingerprint, wait_until_settled
-from agent.errors import ActionError, BudgetExceeded, DesktopError, Stopped
+from agent.desktop.settle import Fingerprint, SettlePolicy, fingerprint, wait_until_settled
+from agent.errors import ActionError, BudgetExceeded, DesktopError, ModelOutputError, Stopped
 from agent.events import (
     ActionExecuted,
     ActionFailed,
     Decided,
     EventBus,
     Observed,
+    ReplyRejected,
     StepStarted,
 )
-from agent.policy.protocol import Observation, Policy, StepRecord
+from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
 
 
@@ -26,6 +27,17 @@ from agent.stop import StopToken
 class Budget:
     max_steps: int = 50
     max_seconds: float = 600.0
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """When a run stops making sense: failures in a row, bad replies, the same thing again."""
+
+    failed_actions: int = 3
+    bad_replies: int = 3
+    repeats: int | None = None  # the same action N times with no screen change (None: off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,27 @@ class Outcome:
     status: Literal["done", "failed", "stopped", "budget"]
     reason: str
     steps: int
+
+
+@dataclass
+class Spent:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class _Streaks:
+    failed_actions: int = 0
+    bad_replies: int = 0
+    repeats: int = 0
+    last_action: Action | None = None
+    last_error: str = ""
+    history: list[StepRecord] = field(default_factory=list)
 
 
 class Runner:
@@ -47,7 +80,7 @@ class Runner:
         *,
         budget: Budget = Budget(),
         settle: SettlePolicy = SettlePolicy(),
-        max_consecutive_failures: int = 3,
+        limits: Limits = Limits(),
     ) -> None:
         self.desktop = desktop
         self.policy = policy
@@ -55,27 +88,25 @@ class Runner:
         self.stop = stop
         self.budget = budget
         self.settle = settle
-        self.max_consecutive_failures = max_consecutive_failures
-        self.history: list[StepRecord] = []
+        self.limits = limits
+        self.spent = Spent()
+        self._streaks = _Streaks()
+
+    @property
+    def history(self) -> list[StepRecord]:
+        return self._streaks.history
 
     def run(self) -> Outcome:
         started = time.monotonic()
         step = 0
-        failures = 0
         try:
             while True:
                 self.stop.wait_while_paused()
-                if step >= self.budget.max_steps:
-                    raise BudgetExceeded(f"step budget of {self.budget.max_steps} used up")
-                if time.monotonic() - started > self.budget.max_seconds:
-                    raise BudgetExceeded(f"time budget of {self.budget.max_seconds:g}s used up")
+                self._check_budget(step, time.monotonic() - started)
                 step += 1
-                final, error = self._step(step)
+                final = self._step(step)
                 if final is not None:
                     return final
-                failures = failures + 1 if error else 0
-                if failures >= self.max_consecutive_failures:
-                    return Outcome("failed", f"{failures} failed actions in a row: {error}", step)
         except Stopped as stopped:
             return Outcome("stopped", str(stopped) or "stopped", step)
         except BudgetExceeded as exceeded:
@@ -83,43 +114,124 @@ class Runner:
         finally:
             self.desktop.release_held_keys()
 
-    def _step(self, step: int) -> tuple[Outcome | None, str | None]:
-        """One step; returns a final outcome, or the error of a failed action (fed back)."""
+    def _check_budget(self, steps: int, seconds: float) -> None:
+        budget = self.budget
+        if steps >= budget.max_steps:
+            raise BudgetExceeded(f"step budget of {budget.max_steps} used up")
+        if seconds > budget.max_seconds:
+            raise BudgetExceeded(f"time budget of {budget.max_seconds:g}s used up")
+        if budget.max_tokens is not None and self.spent.tokens >= budget.max_tokens:
+            raise BudgetExceeded(f"token budget of {budget.max_tokens} used up")
+        if budget.max_cost_usd is not None and self.spent.cost_usd >= budget.max_cost_usd:
+            raise BudgetExceeded(f"cost budget of ${budget.max_cost_usd:g} used up")
+
+    def _step(self, step: int) -> Outcome | None:
+        """One step: a final outcome, or None to go on."""
         self.bus.emit(StepStarted(step))
         before = time.monotonic()
         frame = self.desktop.capture()
         self.bus.emit(Observed(step, frame, frame.captured_at - before))
-        before = time.monotonic()
-        decision = self.policy.decide(
-            Observation(step, frame, self.desktop.size), tuple(self.history)
-        )
-        self.bus.emit(Decided(step, decision.actions, decision.thought, time.monotonic() - before))
+        decision = self._decide(step, Observation(step, frame, self.desktop.size))
+        if decision is None:
+            return self._give_up_on_replies(step)
         reference = fingerprint(frame)
         for action in decision.actions:
             match action:
                 case Done(summary=summary):
-                    return Outcome("done", summary or "done", step), None
+                    return Outcome("done", summary or "done", step)
                 case Fail(reason=reason):
-                    return Outcome("failed", reason, step), None
+                    return Outcome("failed", reason, step)
                 case AskBoss(question=question):
                     # No boss is watching a headless run: asking means it cannot go on alone.
-                    return Outcome("failed", f"needs the boss: {question}", step), None
+                    return Outcome("failed", f"needs the boss: {question}", step)
             self.stop.wait_while_paused()
-            before = time.monotonic()
-            try:
-                self.desktop.execute(action, self.stop)
-            except (ActionError, DesktopError) as problem:
-                message = f"{describe_action(action)}: {problem}"
-                self.bus.emit(ActionFailed(step, action, message))
-                self.history.append(StepRecord(step, decision.actions, decision.thought, message))
-                return None, message
-            acted = time.monotonic() - before
-            settled = wait_until_settled(self.desktop.capture, reference, self.stop, self.settle)
-            self.bus.emit(
-                ActionExecuted(
-                    step, action, acted, settled.seconds, settled.settled, settled.changed
-                )
-            )
+            error, changed = self._act(step, action, reference)
+            if error is not None:
+                self.history.append(StepRecord(step, decision.actions, decision.thought, error))
+                return self._give_up_on_actions(step)
+            repeated = self._note_repeat(action, changed)
+            if repeated is not None:
+                return Outcome("failed", repeated, step)
             reference = fingerprint(self.desktop.capture())
+        self._streaks.failed_actions = 0
         self.history.append(StepRecord(step, decision.actions, decision.thought))
-        return None, None
+        return None
+
+    def _decide(self, step: int, observation: Observation) -> Decision | None:
+        before = time.monotonic()
+        try:
+            decision = self.policy.decide(observation, tuple(self.history))
+        except ModelOutputError as error:
+            seconds = time.monotonic() - before
+            self.bus.emit(ReplyRejected(step, str(error), seconds))
+            self.history.append(StepRecord(step, (), "", f"reply rejected: {error}"))
+            self._streaks.bad_replies += 1
+            self._streaks.last_error = str(error)
+            return None
+        self._streaks.bad_replies = 0
+        usage = decision.usage
+        self.spent.input_tokens += usage.input_tokens
+        self.spent.output_tokens += usage.output_tokens
+        self.spent.cost_usd += usage.cost_usd
+        self.bus.emit(
+            Decided(
+                step,
+                decision.actions,
+                decision.thought,
+                time.monotonic() - before,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cost_usd,
+            )
+        )
+        return decision
+
+    def _act(self, step: int, action: Action, reference: Fingerprint) -> tuple[str | None, bool]:
+        """Execute and settle; returns (error, whether the screen changed)."""
+        before = time.monotonic()
+        try:
+            self.desktop.execute(action, self.stop)
+        except (ActionError, DesktopError) as problem:
+            message = f"{describe_action(action)}: {problem}"
+            self.bus.emit(ActionFailed(step, action, message))
+            self._streaks.failed_actions += 1
+            self._streaks.last_error = message
+            return message, False
+        acted = time.monotonic() - before
+        settled = wait_until_settled(self.desktop.capture, reference, self.stop, self.settle)
+        self.bus.emit(
+            ActionExecuted(step, action, acted, settled.seconds, settled.settled, settled.changed)
+        )
+        return None, settled.changed
+
+    def _note_repeat(self, action: Action, changed: bool) -> str | None:
+        streaks = self._streaks
+        if changed or action != streaks.last_action:
+            streaks.repeats = 0 if changed else 1
+        else:
+            streaks.repeats += 1
+        streaks.last_action = action
+        limit = self.limits.repeats
+        if limit is not None and streaks.repeats >= limit:
+            return (
+                f"{describe_action(action)} repeated {limit} times with no change on the "
+                "screen: the agent is stuck"
+            )
+        return None
+
+    def _give_up_on_replies(self, step: int) -> Outcome | None:
+        streaks = self._streaks
+        if streaks.bad_replies >= self.limits.bad_replies:
+            reason = f"{streaks.bad_replies} unusable model replies in a row"
+            return Outcome("failed", f"{reason}; last: {streaks.last_error}", step)
+        return None
+
+    def _give_up_on_actions(self, step: int) -> Outcome | None:
+        streaks = self._streaks
+        if streaks.failed_actions >= self.limits.failed_actions:
+            return Outcome(
+                "failed",
+                f"{streaks.failed_actions} failed actions in a row: {streaks.last_error}",
+                step,
+            )
+        return None

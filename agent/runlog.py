@@ -129,6 +129,9 @@ class RunLog:
                 reason=event.reason,
                 steps=event.steps,
                 seconds=round(event.seconds, 3),
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cost_usd=round(event.cost_usd, 6),
                 finished_at=event.at,
             )
             self._write_summary()

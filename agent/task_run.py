@@ -14,26 +14,36 @@ from pathlib import Path
 from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
+from agent.config import MODEL_POLICIES, Profile
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import fingerprint, wait_until_settled
 from agent.errors import AgentError, UnsupportedError
-from agent.events import CheckEvaluated, EventBus, EventSink, RunFinished, RunStarted, SetupDone
-from agent.loop import Budget, Outcome, Runner
-from agent.policy.scripted import ScriptedPolicy, ScriptedStep, WaitStep
+from agent.events import (
+    ApprovalAnswered,
+    ApprovalRequested,
+    CheckEvaluated,
+    EventBus,
+    EventSink,
+    ModelRetried,
+    RunFinished,
+    RunStarted,
+    SetupDone,
+)
+from agent.loop import Budget, Limits, Outcome, Runner, Spent
+from agent.policy.client import ModelClient, RetryNotice
+from agent.policy.factory import model_policy
+from agent.policy.openai_cua import SafetyCheck
+from agent.policy.protocol import Policy
+from agent.policy.scripted import AiStep, ScriptedPolicy, ScriptedStep, WaitStep
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
 from agent.stop import StopToken
-from agent.taskfile import (
-    AiStep,
-    LaunchStep,
-    LoadedTask,
-    Step,
-    WaitForSpec,
-    WaitForStep,
-    step_to_action,
-)
+from agent.taskfile import AiStep as AiStepModel
+from agent.taskfile import LaunchStep, LoadedTask, Step, WaitForSpec, WaitForStep, step_to_action
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
+# The same action this many times with no change on the screen: a model is stuck.
+MODEL_REPEAT_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,7 @@ class RunResult:
     steps: int
     seconds: float
     checks: tuple[CheckResult, ...] = field(default=())
+    spent: Spent = field(default_factory=Spent)
 
 
 def condition_of(spec: WaitForSpec) -> Condition:
@@ -54,21 +65,18 @@ def condition_of(spec: WaitForSpec) -> Condition:
 
 
 def scripted_steps(steps: Sequence[Step]) -> list[ScriptedStep]:
-    """A task's steps as the scripted policy's; refuses what needs a model (ai steps)."""
+    """A task's steps as the scripted policy runs them."""
     scripted: list[ScriptedStep] = []
     for number, step in enumerate(steps, start=1):
-        if isinstance(step, AiStep):
-            raise UnsupportedError(
-                f"step {number} is an `ai:` step: AI steps need a model policy, "
-                "which this version of Shain does not have yet"
-            )
-        if isinstance(step, WaitForStep):
+        if isinstance(step, AiStepModel):
+            scripted.append(AiStep(step.ai))
+        elif isinstance(step, WaitForStep):
             scripted.append(WaitStep(condition_of(step.wait_for), step.wait_for.timeout))
-            continue
-        action = step_to_action(step)
-        if action is None:
-            raise UnsupportedError(f"step {number} ({type(step).__name__}) cannot be run")
-        scripted.append(action)
+        else:
+            action = step_to_action(step)
+            if action is None:
+                raise UnsupportedError(f"step {number} ({type(step).__name__}) cannot be run")
+            scripted.append(action)
     return scripted
 
 
@@ -85,9 +93,13 @@ class TaskSession:
         sinks: Sequence[EventSink] = (),
         stop: StopToken | None = None,
         monitor: int | None = None,
+        profile: Profile | None = None,
+        model_environ: Mapping[str, str] | None = None,
     ) -> None:
         self.loaded = loaded
         self.monitor = monitor
+        self.profile = profile or Profile(policy="scripted")
+        self.model_environ = model_environ
         self.environment = dict(environment)
         self.workdir = workdir
         self.stop = stop or StopToken()
@@ -97,6 +109,7 @@ class TaskSession:
         )
         self.bus = EventBus([self.log, *sinks], SecretMasker(loaded.secret_values))
         self.checks: list[CheckResult] = []
+        self.spent = Spent()
         self._started = time.monotonic()
 
     @property
@@ -107,28 +120,36 @@ class TaskSession:
         launcher = AppLauncher(self.environment)
         outcome = Outcome("failed", "did not start", 0)
         try:
-            steps = self._prepare()
+            policy, limits = self._policy()
             display = self.environment.get("DISPLAY")
             with LocalDesktop(monitor=self.monitor, display=display) as desktop:
+                task = self.loaded.task
                 self.bus.emit(
                     RunStarted(
                         self.log.run_id,
-                        self.loaded.task.name,
-                        self.loaded.task.goal,
-                        "scripted",
+                        task.name,
+                        task.goal,
+                        self._policy_label(),
                         desktop.size,
                         str(self.workdir),
                     )
                 )
                 self._setup(launcher, desktop)
-                budget = self.loaded.task.budget
+                budget = task.budget
                 runner = Runner(
                     desktop,
-                    ScriptedPolicy(steps, self.stop, self.environment.get("DISPLAY")),
+                    policy,
                     self.bus,
                     self.stop,
-                    budget=Budget(budget.max_steps, budget.max_seconds),
+                    budget=Budget(
+                        budget.max_steps,
+                        budget.max_seconds,
+                        budget.max_tokens,
+                        budget.max_cost_usd,
+                    ),
+                    limits=limits,
                 )
+                self.spent = runner.spent
                 outcome = runner.run()
                 if outcome.status in ("done", "failed"):
                     self._evaluate_checks()
@@ -140,14 +161,50 @@ class TaskSession:
             launcher.close_all()
             self.log.close()
 
-    def _prepare(self) -> list[ScriptedStep]:
+    def _policy_label(self) -> str:
+        if self.profile.policy in MODEL_POLICIES:
+            return f"{self.profile.policy} ({self.profile.model_name})"
+        return self.profile.policy
+
+    def _policy(self) -> tuple[Policy, Limits]:
+        """The policy that drives this task, and when to give up on it."""
         task = self.loaded.task
-        if not task.steps:
+        steps = scripted_steps(task.steps)
+        needs_model = not steps or any(isinstance(step, AiStep) for step in steps)
+        if needs_model and self.profile.policy not in MODEL_POLICIES:
+            what = "a goal but no steps" if not steps else "`ai:` steps"
             raise UnsupportedError(
-                "this task has a goal but no steps: goal-only tasks need a model policy, "
-                "which this version of Shain does not have yet"
+                f"this task has {what}: it needs a model policy. Choose one with --policy "
+                "(openai-chat, openai-cua, ui-tars, qwen-vl) or a --profile from the config"
             )
-        return scripted_steps(task.steps)
+        if not needs_model:
+            display = self.environment.get("DISPLAY")
+            return ScriptedPolicy(steps, self.stop, display), Limits()
+        client = ModelClient(
+            self.profile, self.stop, environ=self.model_environ, on_retry=self._retried
+        )
+        self.bus.masker.add(client.api_key)
+        limits = Limits(bad_replies=self.profile.max_bad_replies, repeats=MODEL_REPEAT_LIMIT)
+        if not steps:
+            assert task.goal is not None
+            return model_policy(self.profile, task.goal, client, self._approve), limits
+        display = self.environment.get("DISPLAY")
+
+        def model_for(goal: str) -> Policy:
+            return model_policy(self.profile, goal, client, self._approve)
+
+        return ScriptedPolicy(steps, self.stop, display, model_for), limits
+
+    def _approve(self, checks: tuple[SafetyCheck, ...]) -> bool:
+        """Headless, the task file answers the model's safety checks (deny by default)."""
+        reason = "; ".join(f"{check.code}: {check.message}" for check in checks)
+        self.bus.emit(ApprovalRequested(f"the model raised safety checks: {reason}"))
+        approved = self.loaded.task.safety_checks == "approve"
+        self.bus.emit(ApprovalAnswered(approved, "task file"))
+        return approved
+
+    def _retried(self, notice: RetryNotice) -> None:
+        self.bus.emit(ModelRetried(notice.attempt, notice.reason, notice.wait_seconds))
 
     def _setup(self, launcher: AppLauncher, desktop: LocalDesktop) -> None:
         if not self.loaded.task.setup:
@@ -183,17 +240,26 @@ class TaskSession:
         failed = [check for check in self.checks if not check.passed]
         if failed:
             names = "; ".join(f"{c.description}: {c.detail}" for c in failed)
-            return (
-                "failed",
-                EXIT_FAILED,
-                f"{len(failed)} of {len(self.checks)} checks failed: {names}",
-            )
+            count = f"{len(failed)} of {len(self.checks)} checks failed"
+            return "failed", EXIT_FAILED, f"{count}: {names}"
         return "success", EXIT_SUCCESS, f"{outcome.reason}; {len(self.checks)} checks hold"
 
     def _finish(self, status: str, exit_code: int, reason: str, steps: int) -> RunResult:
         seconds = time.monotonic() - self._started
         reason = self.bus.masker.mask_text(reason)
-        self.bus.emit(RunFinished(status, exit_code, reason, steps, seconds))
+        spent = self.spent
+        self.bus.emit(
+            RunFinished(
+                status,
+                exit_code,
+                reason,
+                steps,
+                seconds,
+                spent.input_tokens,
+                spent.output_tokens,
+                spent.cost_usd,
+            )
+        )
         return RunResult(
-            status, exit_code, reason, self.log.folder, steps, seconds, tuple(self.checks)
+            status, exit_code, reason, self.log.folder, steps, seconds, tuple(self.checks), spent
         )

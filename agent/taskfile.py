@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -350,6 +350,8 @@ _KINDS = {
 class Budget(_Model):
     max_steps: Annotated[int, Field(ge=1)] = 50
     max_seconds: Seconds = 600
+    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_cost_usd: Annotated[float | None, Field(gt=0)] = None
 
 
 class Task(_Model):
@@ -361,6 +363,10 @@ class Task(_Model):
     budget: Budget = Budget()
     vars: dict[str, VarValue] = Field(default_factory=dict)
     secrets: Annotated[list[SecretName], Field(description="environment variable names")] = []
+    safety_checks: Annotated[
+        Literal["deny", "approve"],
+        Field(description="what a headless run answers when the model asks for approval"),
+    ] = "deny"
 
     @model_validator(mode="after")
     def _has_work(self) -> Task:

@@ -1,13 +1,18 @@
-"""The scripted policy: a task file's steps, in order, one per loop step; no model."""
+"""The scripted policy: a task file's steps, in order, one per loop step.
+
+An `ai:` step hands control to a model policy with that sub-goal until the model says it is
+done; then the script goes on. A model that fails ends the run, as a failed step does.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.actions import Action, Done, Fail
 from agent.conditions import Condition, ConditionTimeout, wait_for
-from agent.policy.protocol import Decision, Observation, StepRecord
+from agent.errors import UnsupportedError
+from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
 
 
@@ -19,21 +24,40 @@ class WaitStep:
     timeout: float
 
 
-ScriptedStep = Action | WaitStep
+@dataclass(frozen=True, slots=True)
+class AiStep:
+    """A sub-goal for a model inside a script (`ai:` in a task file's steps)."""
+
+    goal: str
+
+
+ScriptedStep = Action | WaitStep | AiStep
+PolicyForGoal = Callable[[str], Policy]
 
 
 class ScriptedPolicy:
     name = "scripted"
 
     def __init__(
-        self, steps: Sequence[ScriptedStep], stop: StopToken, display: str | None = None
+        self,
+        steps: Sequence[ScriptedStep],
+        stop: StopToken,
+        display: str | None = None,
+        model_for: PolicyForGoal | None = None,
     ) -> None:
+        if model_for is None and any(isinstance(step, AiStep) for step in steps):
+            raise UnsupportedError("`ai:` steps need a model policy: choose one with --policy")
         self._steps = list(steps)
         self._next = 0
         self._stop = stop
         self._display = display
+        self._model_for = model_for
+        self._model: Policy | None = None
+        self._model_since = 0  # index in the history where the current ai step began
 
     def decide(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
+        if self._model is not None:
+            return self._delegate(observation, history)
         if history and history[-1].error:
             # A script cannot adapt: the first action that fails ends it.
             return Decision((Fail(f"scripted step {self._next} failed: {history[-1].error}"),))
@@ -41,12 +65,29 @@ class ScriptedPolicy:
             return Decision((Done(f"all {len(self._steps)} scripted steps done"),))
         step = self._steps[self._next]
         self._next += 1
-        if isinstance(step, WaitStep):
-            try:
-                waited = wait_for(step.condition, step.timeout, self._stop, self._display)
-            except ConditionTimeout as timeout:
-                return Decision((Fail(str(timeout)),), thought=f"step {self._next}: wait_for")
-            return Decision(
-                (), thought=f"step {self._next}: {step.condition.describe()} after {waited:.2f}s"
-            )
+        match step:
+            case WaitStep(condition=condition, timeout=timeout):
+                try:
+                    waited = wait_for(condition, timeout, self._stop, self._display)
+                except ConditionTimeout as timed_out:
+                    return Decision((Fail(str(timed_out)),), thought=f"step {self._next}: wait_for")
+                return Decision(
+                    (), thought=f"step {self._next}: {condition.describe()} after {waited:.2f}s"
+                )
+            case AiStep(goal=goal):
+                assert self._model_for is not None
+                self._model = self._model_for(goal)
+                self._model_since = len(history)
+                return self._delegate(observation, history)
         return Decision((step,), thought=f"step {self._next} of {len(self._steps)}")
+
+    def _delegate(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
+        assert self._model is not None
+        decision = self._model.decide(observation, history[self._model_since :])
+        for index, action in enumerate(decision.actions):
+            if isinstance(action, Done):
+                # The sub-goal is reached: what came before Done runs, then the script goes on.
+                self._model = None
+                thought = f"ai step {self._next} done: {action.summary}. {decision.thought}"
+                return Decision(decision.actions[:index], thought.strip(), decision.usage)
+        return decision

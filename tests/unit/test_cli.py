@@ -109,19 +109,30 @@ def _unused_display() -> str:
     pytest.skip("no unused display number")
 
 
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ("scripted", "a goal but no steps: it needs a model policy"),
+        ("openai-chat", "set OPENAI_API_KEY to your OpenAI API key"),  # the default
+    ],
+)
 def test_goal_only_task_is_refused_with_a_run_folder_when_there_is_a_display(
-    tmp_path: Path,
+    tmp_path: Path, policy: str, message: str
 ) -> None:
     path = tmp_path / "goal.yaml"
     path.write_text(GOAL_ONLY_TASK, "utf-8")
     runs = tmp_path / "runs"
     environment = environment_without_display()
+    environment.pop("OPENAI_API_KEY", None)
+    environment.pop("OPENAI_BASE_URL", None)
+    environment["SHAIN_CONFIG"] = str(tmp_path / "no-config.toml")
     environment["DISPLAY"] = _unused_display()  # never reached: the task is refused first
-    result = run_shain(
-        "run", str(path), "--runs-dir", str(runs), "--workdir", str(tmp_path / "w"), env=environment
-    )
+    arguments = ["run", str(path), "--runs-dir", str(runs), "--workdir", str(tmp_path / "w")]
+    if policy == "scripted":
+        arguments += ["--policy", "scripted"]
+    result = run_shain(*arguments, env=environment)
     assert result.returncode == 2
-    assert "goal-only tasks need a model policy" in result.stdout
+    assert message in result.stdout
     _no_traceback(result)
     (folder,) = runs.iterdir()
     summary = json.loads((folder / "summary.json").read_text("utf-8"))

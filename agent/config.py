@@ -1,0 +1,127 @@
+"""Model profiles: which policy, model and endpoint to use, from a TOML file in the user's
+config folder. Pointing Shain at another server is one line (`base_url`).
+
+    default_profile = "openai"
+
+    [profiles.openai]
+    policy = "openai-cua"
+    model = "computer-use-preview"
+
+    [profiles.local]
+    policy = "ui-tars"
+    model = "ByteDance-Seed/UI-TARS-1.5-7B"
+    base_url = "http://localhost:8000/v1"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+import pydantic
+
+from agent.errors import ConfigError
+
+PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl", "replay"]
+MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl")
+
+_DEFAULT_MODELS = {
+    "openai-chat": "gpt-4.1",
+    "openai-cua": "computer-use-preview",
+    "ui-tars": "ByteDance-Seed/UI-TARS-1.5-7B",
+    "qwen-vl": "Qwen/Qwen2.5-VL-7B-Instruct",
+}
+
+
+class Profile(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    policy: PolicyName = "openai-chat"
+    model: str | None = None  # None: the policy's usual model
+    base_url: str | None = None  # None: $OPENAI_BASE_URL, else OpenAI
+    api_key_env: str = "OPENAI_API_KEY"  # the variable holding the key, never the key
+    image_long_side: int = pydantic.Field(1280, ge=64, le=8192)
+    image_format: Literal["jpeg", "png"] = "jpeg"
+    history_screenshots: int = pydantic.Field(3, ge=1, le=20)
+    price_input_per_million: float = pydantic.Field(0.0, ge=0)
+    price_output_per_million: float = pydantic.Field(0.0, ge=0)
+    timeout_seconds: float = pydantic.Field(60.0, gt=0)
+    max_retries: int = pydantic.Field(4, ge=0, le=20)
+    max_bad_replies: int = pydantic.Field(3, ge=1)
+    coordinates: Literal["absolute", "relative"] = "absolute"  # UI-TARS 1.5 / 1.0
+    max_pixels: int = pydantic.Field(1280 * 28 * 28, ge=56 * 56)  # Qwen2.5-VL smart_resize
+    temperature: float | None = None
+    cua_tool: Literal["computer_use_preview", "computer"] = "computer_use_preview"
+
+    @property
+    def model_name(self) -> str:
+        return self.model or _DEFAULT_MODELS.get(self.policy, "gpt-4.1")
+
+    def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
+        return (
+            input_tokens * self.price_input_per_million
+            + output_tokens * self.price_output_per_million
+        ) / 1_000_000
+
+
+class Config(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    default_profile: str | None = None
+    profiles: dict[str, Profile] = {}
+
+
+def config_path() -> Path:
+    configured = os.environ.get("SHAIN_CONFIG")
+    return (
+        Path(configured)
+        if configured
+        else Path(platformdirs.user_config_dir("shain")) / "config.toml"
+    )
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The config file, or an empty config when there is none."""
+    path = path or config_path()
+    if not path.is_file():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return Config.model_validate(data)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def resolve_profile(
+    config: Config,
+    name: str | None = None,
+    *,
+    policy: str | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+) -> Profile:
+    """The named (or default) profile, with command-line choices on top."""
+    chosen = name or config.default_profile
+    if chosen is not None and chosen not in config.profiles:
+        known = ", ".join(sorted(config.profiles)) or "none"
+        raise ConfigError(f"no profile {chosen!r} in {config_path()} (profiles: {known})")
+    profile = config.profiles[chosen] if chosen is not None else Profile()
+    changes = {
+        key: value
+        for key, value in (("policy", policy), ("model", model), ("base_url", base_url))
+        if value is not None
+    }
+    try:
+        return Profile.model_validate({**profile.model_dump(exclude_unset=True), **changes})
+    except pydantic.ValidationError as error:
+        message = "; ".join(item["msg"] for item in error.errors(include_url=False))
+        raise ConfigError(f"--policy {policy!r}: {message}") from None

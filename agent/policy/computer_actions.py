@@ -1,0 +1,103 @@
+"""OpenAI's computer-use action vocabulary -> Shain actions on the screen.
+
+Both OpenAI policies speak it: the Responses API's `computer_call` items, and the `computer`
+function that the Chat Completions policy offers any OpenAI-compatible model. Points are
+pixels of the image the model saw; they are checked against it and mapped to the screen here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
+from agent.desktop.keys import canonical_key
+from agent.errors import ActionError, ModelOutputError
+from agent.geometry import Point
+from agent.policy.model_image import ModelImage
+
+COMPUTER_ACTION_TYPES = (
+    "click",
+    "double_click",
+    "drag",
+    "keypress",
+    "move",
+    "scroll",
+    "type",
+    "wait",
+    "screenshot",
+)
+_BUTTONS = {"left": "left", "right": "right", "wheel": "middle", "middle": "middle"}
+# Scroll amounts come in pixels; a wheel click scrolls about this many.
+PIXELS_PER_WHEEL_CLICK = 100
+
+
+def _number(data: Mapping[str, Any], name: str, kind: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ModelOutputError(f"{kind} needs a number '{name}', got {value!r}")
+    return round(value)
+
+
+def _point(data: Mapping[str, Any], kind: str, image: ModelImage) -> Point:
+    point = Point(_number(data, "x", kind), _number(data, "y", kind))
+    if not image.size.contains(point):
+        raise ModelOutputError(
+            f"{kind} at ({point.x}, {point.y}) is outside the {image.size} screenshot"
+        )
+    return image.to_screen(point)
+
+
+def _wheel_clicks(pixels: int) -> int:
+    if pixels == 0:
+        return 0
+    clicks = max(1, round(abs(pixels) / PIXELS_PER_WHEEL_CLICK))
+    return clicks if pixels > 0 else -clicks
+
+
+def from_computer_action(data: Mapping[str, Any], image: ModelImage) -> Action | None:
+    """One computer-use action as a Shain action on the screen; None for `screenshot`."""
+    if not isinstance(data, Mapping):
+        raise ModelOutputError(f"a computer action must be an object, got {type(data).__name__}")
+    kind = data.get("type")
+    match kind:
+        case "click" | "double_click":
+            at = _point(data, kind, image)
+            button = _BUTTONS.get(str(data.get("button", "left")))
+            if button is None:
+                raise ModelOutputError(f"click with unsupported button {data.get('button')!r}")
+            count = 2 if kind == "double_click" else 1
+            return Click(at.x, at.y, button=button, count=count)  # type: ignore[arg-type]
+        case "move":
+            at = _point(data, kind, image)
+            return Move(at.x, at.y)
+        case "drag":
+            path = data.get("path")
+            if not isinstance(path, list) or len(path) < 2:
+                raise ModelOutputError("drag needs a 'path' of at least two {x, y} points")
+            return Drag(tuple(_point(point, "drag", image) for point in path))
+        case "scroll":
+            at = _point(data, kind, image)
+            down = _wheel_clicks(_number(data, "scroll_y", kind) if "scroll_y" in data else 0)
+            right = _wheel_clicks(_number(data, "scroll_x", kind) if "scroll_x" in data else 0)
+            return Scroll(at.x, at.y, scroll_x=right, scroll_y=down)
+        case "type":
+            text = data.get("text")
+            if not isinstance(text, str) or not text:
+                raise ModelOutputError("type needs a non-empty 'text'")
+            return TypeText(text)
+        case "keypress":
+            keys = data.get("keys")
+            if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+                raise ModelOutputError("keypress needs 'keys', a list of key names")
+            try:
+                return KeyPress(tuple(canonical_key(key) for key in keys))
+            except ActionError as error:
+                raise ModelOutputError(str(error)) from None
+        case "wait":
+            return Wait(1.0)
+        case "screenshot":
+            return None
+    raise ModelOutputError(
+        f"unknown computer action {kind!r}: expected one of {', '.join(COMPUTER_ACTION_TYPES)}"
+    )
