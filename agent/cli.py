@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--model", help="the model name the endpoint knows")
     model.add_argument(
+        "--replay",
+        metavar="RUN",
+        help="replay the decisions of an earlier run (an id, a prefix, a folder or 'last') "
+        "instead of asking a model",
+    )
+    model.add_argument(
         "--base-url",
         help="an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 "
         "(default: $OPENAI_BASE_URL, else OpenAI)",
@@ -196,6 +202,7 @@ def _command_run(args: argparse.Namespace) -> int:
     profile = resolve_profile(
         load_config(), args.profile, policy=args.policy, model=args.model, base_url=args.base_url
     )
+    replay = find_run(args.replay, args.runs_dir or default_runs_dir()) if args.replay else None
     overrides = _parse_vars(args.var)
     # Named now (the task file refers to it), made only once the run really starts.
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
@@ -214,6 +221,7 @@ def _command_run(args: argparse.Namespace) -> int:
             stop=stop,
             monitor=args.monitor,
             profile=profile,
+            replay=replay,
         )
         result = session.run()
     if args.json:

@@ -25,7 +25,7 @@ import pydantic
 
 from agent.errors import ConfigError
 
-PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl", "replay"]
+PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"]
 MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl")
 
 _DEFAULT_MODELS = {

@@ -34,6 +34,7 @@ from agent.policy.client import ModelClient, RetryNotice
 from agent.policy.factory import model_policy
 from agent.policy.openai_cua import SafetyCheck
 from agent.policy.protocol import Policy
+from agent.policy.replay import ReplayPolicy
 from agent.policy.scripted import AiStep, ScriptedPolicy, ScriptedStep, WaitStep
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
@@ -95,7 +96,9 @@ class TaskSession:
         monitor: int | None = None,
         profile: Profile | None = None,
         model_environ: Mapping[str, str] | None = None,
+        replay: Path | None = None,
     ) -> None:
+        self.replay = replay
         self.loaded = loaded
         self.monitor = monitor
         self.profile = profile or Profile(policy="scripted")
@@ -162,6 +165,8 @@ class TaskSession:
             self.log.close()
 
     def _policy_label(self) -> str:
+        if self.replay is not None:
+            return f"replay ({self.replay.name})"
         if self.profile.policy in MODEL_POLICIES:
             return f"{self.profile.policy} ({self.profile.model_name})"
         return self.profile.policy
@@ -169,6 +174,8 @@ class TaskSession:
     def _policy(self) -> tuple[Policy, Limits]:
         """The policy that drives this task, and when to give up on it."""
         task = self.loaded.task
+        if self.replay is not None:
+            return ReplayPolicy(self.replay), Limits()
         steps = scripted_steps(task.steps)
         needs_model = not steps or any(isinstance(step, AiStep) for step in steps)
         if needs_model and self.profile.policy not in MODEL_POLICIES:

@@ -43,7 +43,7 @@ _TYPED_AS = {"\n": "enter", "\t": "tab", " ": "space"}
 
 
 class _CharacterTyper(Protocol):
-    def type_character(self, character: str) -> None: ...
+    def type_character(self, character: str, upcoming: str = "") -> None: ...
 
     def close(self) -> None: ...
 
@@ -56,7 +56,7 @@ class _PynputTyper:
 
         self._controller = Controller()
 
-    def type_character(self, character: str) -> None:
+    def type_character(self, character: str, upcoming: str = "") -> None:
         self._controller.type(character)
 
     def close(self) -> None:
@@ -205,12 +205,12 @@ class LocalDesktop:
 
     def _type(self, text: str, stop: StopToken) -> None:
         # One character at a time, so that a stop lands within a character or two.
-        for character in text:
+        for index, character in enumerate(text):
             stop.raise_if_stopped()
             if character in _PYAUTOGUI_CHARACTERS:
                 self._gui.press(_TYPED_AS.get(character, character))
             else:
-                self._character_typer().type_character(character)
+                self._character_typer().type_character(character, text[index + 1 :])
             self.last_input_at = time.monotonic()
 
     def _character_typer(self) -> _CharacterTyper:

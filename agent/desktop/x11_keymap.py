@@ -4,8 +4,10 @@ pynput and xdotool remap one spare keycode per character, so a fast burst of cha
 races the app's keymap refresh and arrives garbled (measured here: "こんにちは" typed
 as "こんんちは" into mousepad). Here every distinct character gets its own spare keycode
 and keeps it, so a mapping is never changed while events that use it may still be in
-flight; when spare keycodes run out, they are all reused at once, after one pause long
-enough for the app to have read its queue. Everything is put back in `close()`.
+flight. The characters of a text are mapped in one batch before the first is typed, with a
+short pause for apps to reread the keymap (Tk drops a key that arrives while it does); when
+spare keycodes run out, they are all reused at once, after one pause long enough for the
+app to have read its queue. Everything is put back in `close()`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from agent.errors import DesktopError
 
 # Time for an app to read key events already sent before their keycode is remapped.
 _REUSE_PAUSE_SECONDS = 0.15
+# Time for an app to reread a keymap that has just changed, before keys that need it.
+_NEW_MAPPING_PAUSE_SECONDS = 0.05
+
+
+def _typed_elsewhere(character: str) -> bool:
+    """Characters the caller types without this class (printable ASCII, newline, tab)."""
+    return character in "\n\t" or 0x20 <= ord(character) < 0x7F
 
 
 def keysym_for(character: str) -> int:
@@ -49,30 +58,40 @@ class X11Keymap:
             raise DesktopError("the X keyboard map has no spare keycode to type non-ASCII text")
         self._borrowed: dict[str, int] = {}
 
-    def type_character(self, character: str) -> None:
-        keycode = self._keycode_for(character)
+    def type_character(self, character: str, upcoming: str = "") -> None:
+        """Type one character; `upcoming` (the text after it) lets the keycodes for the next
+        characters be mapped in the same batch."""
+        if character not in self._borrowed:
+            self._map_batch(character + upcoming)
+        keycode = self._borrowed[character]
         self._xtest.fake_input(self._display, self._X.KeyPress, keycode)
         self._xtest.fake_input(self._display, self._X.KeyRelease, keycode)
         self._display.sync()
 
-    def _keycode_for(self, character: str) -> int:
-        borrowed = self._borrowed.get(character)
-        if borrowed is not None:
-            return borrowed
+    def _map_batch(self, text: str) -> None:
+        """Map the next characters of `text` that lack a keycode, as many as fit, at once.
+
+        Apps reread the keymap when told it changed; some (Tk) drop a key that arrives while
+        they do. One batch and one short pause before typing it keeps that from happening.
+        """
         if len(self._borrowed) == len(self._spare):
-            time.sleep(_REUSE_PAUSE_SECONDS)
+            time.sleep(_REUSE_PAUSE_SECONDS)  # let the app read keys that use the old ones
             self._borrowed.clear()
-        keycode = self._spare[len(self._borrowed)]
-        keysym = keysym_for(character)
-        self._set_mapping(keycode, [keysym, keysym])
-        self._borrowed[character] = keycode
-        return keycode
+        for character in dict.fromkeys(text):
+            if len(self._borrowed) == len(self._spare):
+                break
+            if character not in self._borrowed and not _typed_elsewhere(character):
+                keycode = self._spare[len(self._borrowed)]
+                keysym = keysym_for(character)
+                self._set_mapping(keycode, [keysym, keysym])
+                self._borrowed[character] = keycode
+        self._display.sync()
+        time.sleep(_NEW_MAPPING_PAUSE_SECONDS)
 
     def _set_mapping(self, keycode: int, keysyms: list[int]) -> None:
         width = len(self._original[0])
         row = (keysyms + [0] * width)[:width]
         self._display.change_keyboard_mapping(keycode, [row])
-        self._display.sync()
 
     def close(self) -> None:
         """Give the borrowed keycodes back (empty, as they were) and close the connection."""
