@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+MARKER = "SHAIN_TEST_MARKER"
 ARTIFACTS = REPO / "artifacts"
 
 # Programs a run may start: the virtual screen, its window manager and bus, and the apps.
@@ -44,8 +46,12 @@ def run_shain(
     )
 
 
-def living_processes(names: Iterable[str] = RUN_PROGRAMS) -> dict[int, str]:
-    """pid -> name of the processes with one of these names that are alive (not zombies)."""
+def living_processes(
+    names: Iterable[str] = RUN_PROGRAMS, marker: str | None = None
+) -> dict[int, str]:
+    """pid -> name of the processes with one of these names that are alive (not zombies);
+    with `marker`, only those started under an environment made by environment_without_display
+    with that marker (children inherit it), so other runs on the machine do not count."""
     wanted = set(names)
     found = {}
     for entry in Path("/proc").iterdir():
@@ -57,9 +63,18 @@ def living_processes(names: Iterable[str] = RUN_PROGRAMS) -> dict[int, str]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         state = stat[stat.rindex(")") + 2]
-        if name in wanted and state not in "ZX":
+        if name in wanted and state not in "ZX" and _carries(entry, marker):
             found[int(entry.name)] = name
     return found
+
+
+def _carries(process: Path, marker: str | None) -> bool:
+    if marker is None:
+        return True
+    try:
+        return f"{MARKER}={marker}".encode() in (process / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def wait_until_gone(pids: Iterable[int], timeout: float = 5.0) -> dict[int, str]:
@@ -73,8 +88,16 @@ def wait_until_gone(pids: Iterable[int], timeout: float = 5.0) -> dict[int, str]
         time.sleep(0.05)
 
 
+def left_behind(environment: dict[str, str], timeout: float = 5.0) -> dict[int, str]:
+    """The processes of a finished run (started with `environment`) still alive after up to
+    `timeout` seconds: the screen, its window manager and bus, the apps."""
+    return wait_until_gone(living_processes(marker=environment[MARKER]), timeout)
+
+
 def environment_without_display() -> dict[str, str]:
+    """The environment for a `shain` subprocess: no display, and a marker its children inherit."""
     environment = dict(os.environ)
     environment.pop("DISPLAY", None)
     environment.pop("WAYLAND_DISPLAY", None)
+    environment[MARKER] = uuid.uuid4().hex
     return environment

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.runlog import read_run
-from tests.helpers import REPO, environment_without_display, living_processes, wait_until_gone
+from tests.helpers import REPO, environment_without_display, left_behind
 
 pytestmark = pytest.mark.desktop
 
@@ -43,7 +43,7 @@ def _task(tmp_path: Path, waits: int) -> Path:
     return path
 
 
-def _start(task: Path, tmp_path: Path) -> subprocess.Popen[str]:
+def _start(task: Path, tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
     environment = environment_without_display()
     environment["SHAIN_TEST_SECRET"] = SECRET
     return subprocess.Popen(
@@ -64,7 +64,7 @@ def _start(task: Path, tmp_path: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ), environment
 
 
 def _all_bytes(folder: Path) -> list[tuple[Path, bytes]]:
@@ -72,7 +72,7 @@ def _all_bytes(folder: Path) -> list[tuple[Path, bytes]]:
 
 
 def test_secret_is_used_but_never_written(tmp_path: Path) -> None:
-    process = _start(_task(tmp_path, waits=1), tmp_path)
+    process, _ = _start(_task(tmp_path, waits=1), tmp_path)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 0, stdout + stderr
     assert (tmp_path / "work" / "secret.txt").read_text() == SECRET  # it really was typed
@@ -87,8 +87,7 @@ def test_secret_is_used_but_never_written(tmp_path: Path) -> None:
 
 
 def test_a_killed_run_reads_back_up_to_its_last_step(tmp_path: Path) -> None:
-    before = set(living_processes())
-    process = _start(_task(tmp_path, waits=40), tmp_path)
+    process, environment = _start(_task(tmp_path, waits=40), tmp_path)
     deadline = time.monotonic() + 60
     events_file = None
     while time.monotonic() < deadline:
@@ -120,13 +119,12 @@ def test_a_killed_run_reads_back_up_to_its_last_step(tmp_path: Path) -> None:
     )
     assert f"incomplete: the log ends after step {record.steps_completed}" in show.stdout
 
-    left = wait_until_gone(set(living_processes()) - before, timeout=10)
+    left = left_behind(environment, timeout=10)
     assert not left, f"a SIGKILLed run left these behind: {left}"
 
 
 def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
-    before = set(living_processes())
-    process = _start(_task(tmp_path, waits=200), tmp_path)
+    process, environment = _start(_task(tmp_path, waits=200), tmp_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = list((tmp_path / "runs").glob("*/events.jsonl"))
@@ -141,5 +139,5 @@ def test_ctrl_c_stops_the_run_cleanly(tmp_path: Path) -> None:
     record = read_run(run_folder)
     assert record.status == "stopped" and record.summary is not None
     assert record.summary["steps"] < 200
-    left = wait_until_gone(set(living_processes()) - before, timeout=10)
+    left = left_behind(environment, timeout=10)
     assert not left, f"a stopped run left these behind: {left}"

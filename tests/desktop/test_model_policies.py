@@ -180,3 +180,114 @@ def test_policy_clicks_a_small_target_and_types(case: str, tmp_path: Path) -> No
     assert [e["text"] for e in events if e["event"] == "entry"] == [GREETING]
     record = read_run(Path(str(data["run_folder"])))
     assert record.events_of("reply_rejected") == []
+
+
+def _environment(tmp_path: Path) -> dict[str, str]:
+    environment = environment_without_display()
+    environment["OPENAI_API_KEY"] = "sk-test-policies"
+    environment["SHAIN_CONFIG"] = str(tmp_path / "no-config.toml")
+    return environment
+
+
+def _events(workdir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (workdir / "events.jsonl").read_text().splitlines()]
+
+
+def test_a_recorded_run_replays_without_a_model(tmp_path: Path) -> None:
+    x, y = 1500, 200
+    plan: Plan = [
+        ("click", (x, y)),
+        ("click", ENTRY),
+        ("type", GREETING),
+        ("key", "enter"),
+        ("done", None),
+    ]
+    task = tmp_path / "task.yaml"
+    task.write_text(TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING))
+    runs = str(tmp_path / "runs")
+    with ModelServer() as server:
+        server.script(
+            *(
+                lambda request, step=step: chat_reply(step, request.image_sizes()[-1])
+                for step in plan
+            )
+        )
+        recorded = run_shain(
+            "run",
+            str(task),
+            "--virtual-display",
+            "--json",
+            "--policy",
+            "openai-chat",
+            "--base-url",
+            server.base_url,
+            "--runs-dir",
+            runs,
+            "--workdir",
+            str(tmp_path / "first"),
+            env=_environment(tmp_path),
+        )
+    assert recorded.returncode == 0, recorded.stderr
+    first = json.loads(recorded.stdout)["run_folder"]
+
+    replayed = run_shain(
+        "run",
+        str(task),
+        "--virtual-display",
+        "--json",
+        "--replay",
+        first,
+        "--runs-dir",
+        runs,
+        "--workdir",
+        str(tmp_path / "second"),
+        env=_environment(tmp_path),
+    )
+    data = json.loads(replayed.stdout)
+    assert replayed.returncode == 0, (data, replayed.stderr)
+    # The recorded run's own last decision (done, with its summary) ends the replay too.
+    assert data["reason"].startswith("pressed the button and typed the greeting")
+    assert [e["text"] for e in _events(tmp_path / "second") if e["event"] == "entry"] == [GREETING]
+    record = read_run(Path(data["run_folder"]))
+    assert record.events_of("run_started")[0]["policy"].startswith("replay")
+    thoughts = [event["thought"] for event in record.events_of("decided")]
+    assert [thought.split(":")[0] for thought in thoughts] == [f"replay {n}/5" for n in range(1, 6)]
+
+
+def test_an_ai_step_inside_a_script(tmp_path: Path) -> None:
+    x, y = 300, 650
+    task = tmp_path / "task.yaml"
+    text = TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING)
+    steps = (
+        "steps:\n"
+        "  - ai: Press the small red button\n"
+        f"  - click: {{x: {ENTRY[0]}, y: {ENTRY[1]}}}\n"
+        f'  - type: "{GREETING}\\n"\n'
+    )
+    task.write_text(text.replace("checks:", steps + "checks:"))
+    with ModelServer() as server:
+        server.script(
+            lambda request: chat_reply(("click", (x, y)), request.image_sizes()[-1]),
+            chat_tool_call("done", {"summary": "pressed it"}),
+        )
+        result = run_shain(
+            "run",
+            str(task),
+            "--virtual-display",
+            "--json",
+            "--policy",
+            "openai-chat",
+            "--base-url",
+            server.base_url,
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--workdir",
+            str(tmp_path / "work"),
+            env=_environment(tmp_path),
+        )
+        goals = [json.dumps(request.body, ensure_ascii=False) for request in server.requests]
+    data = json.loads(result.stdout)
+    assert result.returncode == 0, (data, result.stderr)
+    assert len(goals) == 2 and all("Press the small red button" in goal for goal in goals)
+    events = _events(tmp_path / "work")
+    assert [e["event"] for e in events if e["event"] in ("button", "entry")] == ["button", "entry"]

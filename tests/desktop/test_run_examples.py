@@ -11,13 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.runlog import read_run
-from tests.helpers import (
-    REPO,
-    environment_without_display,
-    living_processes,
-    run_shain,
-    wait_until_gone,
-)
+from tests.helpers import REPO, environment_without_display, left_behind, run_shain
 
 pytestmark = pytest.mark.desktop
 
@@ -25,7 +19,7 @@ EXAMPLES = sorted((REPO / "tasks" / "examples").glob("*.yaml"))
 
 
 def _run(task: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, object], str]:
-    before = set(living_processes())
+    environment = environment_without_display()
     result = run_shain(
         "run",
         str(task),
@@ -36,9 +30,9 @@ def _run(task: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, object
         "--workdir",
         str(tmp_path / "work"),
         *extra,
-        env=environment_without_display(),
+        env=environment,
     )
-    left = wait_until_gone(set(living_processes()) - before)
+    left = left_behind(environment)
     assert not left, f"processes of the run still alive after it ended: {left}"
     data = json.loads(result.stdout) if result.stdout.strip() else {}
     return result.returncode, data, result.stderr
