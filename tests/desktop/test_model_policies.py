@@ -125,18 +125,61 @@ CASES: dict[str, tuple[list[str], Judgement, tuple[int, int]]] = {
 CONFIG = '[profiles.uitars10]\npolicy = "ui-tars"\ncoordinates = "relative"\n'
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_policy_clicks_a_small_target_and_types(case: str, tmp_path: Path) -> None:
-    arguments, make_reply, image_size = CASES[case]
-    rng = random.Random(f"target-{case}")
-    button = (rng.randrange(40, SCREEN[0] - 40), rng.randrange(40, 780))
-    plan: Plan = [
+def _environment(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "config.toml").write_text(CONFIG)
+    environment = environment_without_display()
+    environment["OPENAI_API_KEY"] = "sk-test-policies"
+    environment["SHAIN_CONFIG"] = str(tmp_path / "config.toml")
+    return environment
+
+
+def _task(tmp_path: Path, button: tuple[int, int], steps: str = "") -> Path:
+    x, y = button
+    text = TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING)
+    task = tmp_path / "task.yaml"
+    task.write_text(text.replace("checks:", steps + "checks:"))
+    return task
+
+
+def _run(task: Path, tmp_path: Path, workdir: str, *arguments: str) -> dict[str, Any]:
+    """`shain run` on a virtual screen; the JSON result (asserting exit 0)."""
+    result = run_shain(
+        "run",
+        str(task),
+        "--virtual-display",
+        "--json",
+        *arguments,
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--workdir",
+        str(tmp_path / workdir),
+        env=_environment(tmp_path),
+    )
+    data: dict[str, Any] = json.loads(result.stdout) if result.stdout.strip() else {}
+    assert result.returncode == 0, (data, result.stderr)
+    return data
+
+
+def _events(workdir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (workdir / "events.jsonl").read_text().splitlines()]
+
+
+def _plan(button: tuple[int, int]) -> Plan:
+    return [
         ("click", button),
         ("click", ENTRY),
         ("type", GREETING),
         ("key", "enter"),
         ("done", None),
     ]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_policy_clicks_a_small_target_and_types(case: str, tmp_path: Path) -> None:
+    arguments, make_reply, image_size = CASES[case]
+    rng = random.Random(f"target-{case}")
+    button = (rng.randrange(40, SCREEN[0] - 40), rng.randrange(40, 780))
+    plan = _plan(button)
     sizes: list[tuple[int, int]] = []
 
     def model(request: Request) -> Reply:
@@ -144,107 +187,35 @@ def test_policy_clicks_a_small_target_and_types(case: str, tmp_path: Path) -> No
         sizes.append(image)
         return make_reply(plan[len(sizes) - 1], image)
 
-    task = tmp_path / "task.yaml"
-    x, y = button
-    task.write_text(TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING))
-    (tmp_path / "config.toml").write_text(CONFIG)
-    environment = environment_without_display()
-    environment["OPENAI_API_KEY"] = "sk-test-policies"
-    environment["SHAIN_CONFIG"] = str(tmp_path / "config.toml")
     with ModelServer() as server:
         server.script(*([model] * len(plan)))
-        result = run_shain(
-            "run",
-            str(task),
-            "--virtual-display",
-            "--json",
-            *arguments,
-            "--base-url",
-            server.base_url,
-            "--runs-dir",
-            str(tmp_path / "runs"),
-            "--workdir",
-            str(tmp_path / "work"),
-            env=environment,
+        data = _run(
+            _task(tmp_path, button), tmp_path, "work", *arguments, "--base-url", server.base_url
         )
-    data = json.loads(result.stdout) if result.stdout.strip() else {}
-    assert result.returncode == 0, (data, result.stderr)
     assert sizes and set(sizes) == {image_size}, sizes
-
-    lines = (tmp_path / "work" / "events.jsonl").read_text().splitlines()
-    events = [json.loads(line) for line in lines]
+    events = _events(tmp_path / "work")
     clicks = [event for event in events if event["event"] == "click"]
     # The first click landed within a model pixel of the button's centre.
     tolerance = SCREEN[0] / image_size[0] + 1
-    assert abs(clicks[0]["x"] - x) <= tolerance and abs(clicks[0]["y"] - y) <= tolerance
+    assert abs(clicks[0]["x"] - button[0]) <= tolerance
+    assert abs(clicks[0]["y"] - button[1]) <= tolerance
     assert [e["text"] for e in events if e["event"] == "entry"] == [GREETING]
-    record = read_run(Path(str(data["run_folder"])))
-    assert record.events_of("reply_rejected") == []
-
-
-def _environment(tmp_path: Path) -> dict[str, str]:
-    environment = environment_without_display()
-    environment["OPENAI_API_KEY"] = "sk-test-policies"
-    environment["SHAIN_CONFIG"] = str(tmp_path / "no-config.toml")
-    return environment
-
-
-def _events(workdir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (workdir / "events.jsonl").read_text().splitlines()]
+    assert read_run(Path(str(data["run_folder"]))).events_of("reply_rejected") == []
 
 
 def test_a_recorded_run_replays_without_a_model(tmp_path: Path) -> None:
-    x, y = 1500, 200
-    plan: Plan = [
-        ("click", (x, y)),
-        ("click", ENTRY),
-        ("type", GREETING),
-        ("key", "enter"),
-        ("done", None),
-    ]
-    task = tmp_path / "task.yaml"
-    task.write_text(TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING))
-    runs = str(tmp_path / "runs")
+    task = _task(tmp_path, (1500, 200))
     with ModelServer() as server:
         server.script(
             *(
                 lambda request, step=step: chat_reply(step, request.image_sizes()[-1])
-                for step in plan
+                for step in _plan((1500, 200))
             )
         )
-        recorded = run_shain(
-            "run",
-            str(task),
-            "--virtual-display",
-            "--json",
-            "--policy",
-            "openai-chat",
-            "--base-url",
-            server.base_url,
-            "--runs-dir",
-            runs,
-            "--workdir",
-            str(tmp_path / "first"),
-            env=_environment(tmp_path),
+        first = _run(
+            task, tmp_path, "first", "--policy", "openai-chat", "--base-url", server.base_url
         )
-    assert recorded.returncode == 0, recorded.stderr
-    first = json.loads(recorded.stdout)["run_folder"]
-
-    replayed = run_shain(
-        "run",
-        str(task),
-        "--virtual-display",
-        "--json",
-        "--replay",
-        first,
-        "--runs-dir",
-        runs,
-        "--workdir",
-        str(tmp_path / "second"),
-        env=_environment(tmp_path),
-    )
-    data = json.loads(replayed.stdout)
-    assert replayed.returncode == 0, (data, replayed.stderr)
+    data = _run(task, tmp_path, "second", "--replay", first["run_folder"])
     # The recorded run's own last decision (done, with its summary) ends the replay too.
     assert data["reason"].startswith("pressed the button and typed the greeting")
     assert [e["text"] for e in _events(tmp_path / "second") if e["event"] == "entry"] == [GREETING]
@@ -255,39 +226,28 @@ def test_a_recorded_run_replays_without_a_model(tmp_path: Path) -> None:
 
 
 def test_an_ai_step_inside_a_script(tmp_path: Path) -> None:
-    x, y = 300, 650
-    task = tmp_path / "task.yaml"
-    text = TASK.format(python=sys.executable, app=TARGET_APP, x=x, y=y, greeting=GREETING)
+    button = (300, 650)
     steps = (
         "steps:\n"
         "  - ai: Press the small red button\n"
         f"  - click: {{x: {ENTRY[0]}, y: {ENTRY[1]}}}\n"
         f'  - type: "{GREETING}\\n"\n'
     )
-    task.write_text(text.replace("checks:", steps + "checks:"))
     with ModelServer() as server:
         server.script(
-            lambda request: chat_reply(("click", (x, y)), request.image_sizes()[-1]),
+            lambda request: chat_reply(("click", button), request.image_sizes()[-1]),
             chat_tool_call("done", {"summary": "pressed it"}),
         )
-        result = run_shain(
-            "run",
-            str(task),
-            "--virtual-display",
-            "--json",
+        _run(
+            _task(tmp_path, button, steps),
+            tmp_path,
+            "work",
             "--policy",
             "openai-chat",
             "--base-url",
             server.base_url,
-            "--runs-dir",
-            str(tmp_path / "runs"),
-            "--workdir",
-            str(tmp_path / "work"),
-            env=_environment(tmp_path),
         )
         goals = [json.dumps(request.body, ensure_ascii=False) for request in server.requests]
-    data = json.loads(result.stdout)
-    assert result.returncode == 0, (data, result.stderr)
     assert len(goals) == 2 and all("Press the small red button" in goal for goal in goals)
     events = _events(tmp_path / "work")
     assert [e["event"] for e in events if e["event"] in ("button", "entry")] == ["button", "entry"]
