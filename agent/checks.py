@@ -11,7 +11,7 @@ from pathlib import Path
 from agent.desktop.clipboard import read_clipboard
 from agent.desktop.windows import list_windows
 from agent.errors import AgentError
-from agent.taskfile import (
+from agent.taskfile_items import (
     Check,
     ClipboardEqualsCheck,
     CommandCheck,

@@ -39,8 +39,9 @@ from agent.policy.scripted import AiStep, ScriptedPolicy, ScriptedStep, WaitStep
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
 from agent.stop import StopToken
-from agent.taskfile import AiStep as AiStepModel
-from agent.taskfile import LaunchStep, LoadedTask, Step, WaitForSpec, WaitForStep, step_to_action
+from agent.taskfile import LoadedTask
+from agent.taskfile_items import AiStep as AiStepModel
+from agent.taskfile_items import LaunchStep, Step, WaitForSpec, WaitForStep, step_to_action
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 # The same action this many times with no change on the screen: a model is stuck.

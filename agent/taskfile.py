@@ -1,360 +1,45 @@
 """Task files: YAML that says what Shain should do, checked completely before anything runs.
 
-A task names a goal for the model and/or scripted `steps`, plus `setup` and `checks`. Every
-step, setup step and check is a mapping with exactly one key naming its kind. Strings may
-use `{name}` variables (`{{` and `}}` are literal braces), substituted on the raw YAML before
-validation. Every problem is reported as `file:line: field.path: message`, one per line, and
-no secret value ever appears in a message. `shain schema` prints `task_json_schema()`.
+A task names a goal for the model and/or scripted `steps`, plus `setup` and `checks` (their
+models are in `agent.taskfile_items`). Strings may use `{name}` variables (`{{` and `}}` are
+literal braces), substituted on the raw YAML before validation. Every problem is reported as
+`file:line: field.path: message`, one per line, and no secret value ever appears in a message.
+`shain schema` prints `task_json_schema()`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    ModelWrapValidatorHandler,
-    Tag,
-    field_validator,
-    model_validator,
+from pydantic import Field, model_validator
+
+from agent.errors import TaskFileError
+from agent.taskfile_items import (
+    ITEM_KINDS,
+    Check,
+    Seconds,
+    SetupStep,
+    Step,
+    TaskModel,
+    Text,
+    problem,
 )
-from pydantic_core import PydanticCustomError
+from agent.taskfile_lines import SecretName, VarValue, load_document
 
-from agent.actions import Action, Click, Drag, KeyPress, MouseButton, Move, Scroll, TypeText, Wait
-from agent.desktop.keys import parse_key_combination
-from agent.errors import ActionError, TaskFileError
-from agent.geometry import Point
-from agent.taskfile_lines import SecretName, VarValue, load_document, refuse_unknown_keys
-from agent.taskfile_lines import UnsupportedTaskError as UnsupportedTaskError
 
-
-def _problem(kind: str, message: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, "{reason}", {"reason": message})
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _known_keys_only(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        return refuse_unknown_keys(cls, cls._normalise(data), handler)
-
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        """Turn a short form (a string, a list) into the mapping form; raise for a refused one."""
-        return data
-
-
-class _Item(_Model):
-    """A step, setup step or check: one field, named after its kind."""
-
-    @property
-    def kind(self) -> str:
-        return next(iter(type(self).model_fields))
-
-
-def _regex(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise _problem("regex", f"invalid regular expression: {error}") from None
-    return pattern
-
-
-# ---- specs: the mapping under a step's kind
-
-Count = Annotated[int, Field(ge=0)]
-Text = Annotated[str, Field(min_length=1)]
-Seconds = Annotated[float, Field(gt=0)]
-
-
-class PointSpec(_Model):
-    x: Count
-    y: Count
-
-
-_TARGET_KEYS = ("text", "role", "name", "within", "nth")
-
-
-def _refuse_target(kind: str, data: Any) -> Any:
-    if isinstance(data, dict) and any(key in data for key in _TARGET_KEYS):
-        raise _problem(
-            "unsupported",
-            f"{kind} by text/role is not supported yet "
-            "(grounding comes in a later version); use {x, y}",
-        )
-    return data
-
-
-class ClickSpec(PointSpec):
-    button: MouseButton = "left"
-    count: Annotated[int, Field(ge=1, le=3)] = 1
-
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        return _refuse_target("click", data)
-
-
-class DoubleClickSpec(PointSpec):
-    button: MouseButton = "left"
-
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        return _refuse_target("double_click", data)
-
-
-class PathPoint(PointSpec):
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        if isinstance(data, list | tuple):
-            if len(data) != 2:
-                raise _problem("point", "a point is [x, y] or {x: .., y: ..}")
-            return {"x": data[0], "y": data[1]}
-        return data
-
-
-def _drag_schema(schema: dict[str, Any]) -> None:
-    pair = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2}
-    path = schema["properties"]["path"]
-    path["items"] = {"anyOf": [path["items"], {**pair, "maxItems": 2}]}
-
-
-class DragSpec(_Model):
-    model_config = ConfigDict(json_schema_extra=_drag_schema)
-    path: Annotated[list[PathPoint], Field(min_length=2)]
-    button: MouseButton = "left"
-
-
-class ScrollSpec(PointSpec):
-    up: Count = 0
-    down: Count = 0
-    left: Count = 0
-    right: Count = 0
-
-    @model_validator(mode="after")
-    def _some_direction(self) -> ScrollSpec:
-        if not self.model_fields_set & {"up", "down", "left", "right"}:
-            raise _problem("scroll", "scroll needs at least one of up, down, left, right")
-        return self
-
-
-class WaitForSpec(_Model):
-    window: Annotated[Text | None, Field(description="regular expression for a title")] = None
-    file: Text | None = None
-    timeout: Seconds = 10
-    focused: bool = Field(
-        True, description="with window: also wait until it holds the keyboard focus"
-    )
-
-    @field_validator("window")
-    @classmethod
-    def _valid_regex(cls, value: str | None) -> str | None:
-        return None if value is None else _regex(value)
-
-    @model_validator(mode="after")
-    def _window_or_file(self) -> WaitForSpec:
-        if (self.window is None) == (self.file is None):
-            raise _problem("wait_for", "wait_for needs exactly one of window, file")
-        return self
-
-
-class LaunchSpec(_Model):
-    command: Text
-    cwd: Text | None = None
-    env: dict[str, VarValue] = Field(default_factory=dict)  # numbers become strings
-
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        return {"command": data} if isinstance(data, str) else data
-
-
-def _launch_schema(schema: dict[str, Any]) -> None:
-    launch = schema["properties"]["launch"]
-    schema["properties"]["launch"] = {"anyOf": [{"type": "string", "minLength": 1}, launch]}
-
-
-# ---- steps, setup steps and checks
-
-
-class ClickStep(_Item):
-    click: ClickSpec
-
-
-class DoubleClickStep(_Item):
-    double_click: DoubleClickSpec
-
-
-class MoveStep(_Item):
-    move: PointSpec
-
-
-class DragStep(_Item):
-    drag: DragSpec
-
-
-class ScrollStep(_Item):
-    scroll: ScrollSpec
-
-
-class TypeStep(_Item):
-    type: Text
-
-
-class KeyStep(_Item):
-    key: Text
-
-    @field_validator("key")
-    @classmethod
-    def _known_keys(cls, value: str) -> str:
-        try:
-            parse_key_combination(value)
-        except ActionError as error:
-            raise _problem("key", str(error)) from None
-        return value
-
-
-class WaitStep(_Item):
-    wait: Annotated[float, Field(ge=0, le=300)]
-
-
-class WaitForStep(_Item):
-    wait_for: WaitForSpec
-
-
-class AiStep(_Item):
-    ai: Text
-
-
-class LaunchStep(_Item):
-    model_config = ConfigDict(json_schema_extra=_launch_schema)
-    launch: LaunchSpec
-
-
-class PathSpec(_Model):
-    path: Text
-
-
-class FileContainsSpec(PathSpec):
-    text: Text
-
-
-class FileEqualsSpec(PathSpec):
-    text: str
-    strip: Annotated[bool, Field(description="ignore leading and trailing whitespace")] = True
-
-
-class CommandSpec(_Model):
-    run: Text
-    exit_code: int = 0
-    stdout: str | None = None
-    stdout_contains: str | None = None
-    timeout: Seconds = 30
-
-
-class ClipboardSpec(_Model):
-    text: str
-
-
-class WindowTitleSpec(_Model):
-    matches: Annotated[Text, Field(description="regular expression")]
-    active: Annotated[bool, Field(description="the active window must match, else any")] = True
-
-    @field_validator("matches")
-    @classmethod
-    def _valid_regex(cls, value: str) -> str:
-        return _regex(value)
-
-
-class FileExistsCheck(_Item):
-    file_exists: PathSpec
-
-
-class FileContainsCheck(_Item):
-    file_contains: FileContainsSpec
-
-
-class FileEqualsCheck(_Item):
-    file_equals: FileEqualsSpec
-
-
-class CommandCheck(_Item):
-    command: CommandSpec
-
-
-class ClipboardEqualsCheck(_Item):
-    clipboard_equals: ClipboardSpec
-
-
-class WindowTitleCheck(_Item):
-    window_title: WindowTitleSpec
-
-
-def _kind_of(value: Any) -> str | None:
-    """The discriminator: the one key of a mapping (or the one field of a built item)."""
-    if isinstance(value, _Item):
-        return value.kind
-    if isinstance(value, dict) and len(value) == 1:
-        return str(next(iter(value)))
-    return None
-
-
-_STEPS = "click double_click move drag scroll type key wait wait_for ai"
-_CHECKS = "file_exists file_contains file_equals command clipboard_equals window_title"
-STEP_KINDS = tuple(_STEPS.split())
-SETUP_KINDS = ("launch", "wait_for")
-CHECK_KINDS = tuple(_CHECKS.split())
-
-Step = Annotated[
-    Annotated[ClickStep, Tag("click")]
-    | Annotated[DoubleClickStep, Tag("double_click")]
-    | Annotated[MoveStep, Tag("move")]
-    | Annotated[DragStep, Tag("drag")]
-    | Annotated[ScrollStep, Tag("scroll")]
-    | Annotated[TypeStep, Tag("type")]
-    | Annotated[KeyStep, Tag("key")]
-    | Annotated[WaitStep, Tag("wait")]
-    | Annotated[WaitForStep, Tag("wait_for")]
-    | Annotated[AiStep, Tag("ai")],
-    Discriminator(_kind_of),
-]
-SetupStep = Annotated[
-    Annotated[LaunchStep, Tag("launch")] | Annotated[WaitForStep, Tag("wait_for")],
-    Discriminator(_kind_of),
-]
-Check = Annotated[
-    Annotated[FileExistsCheck, Tag("file_exists")]
-    | Annotated[FileContainsCheck, Tag("file_contains")]
-    | Annotated[FileEqualsCheck, Tag("file_equals")]
-    | Annotated[CommandCheck, Tag("command")]
-    | Annotated[ClipboardEqualsCheck, Tag("clipboard_equals")]
-    | Annotated[WindowTitleCheck, Tag("window_title")],
-    Discriminator(_kind_of),
-]
-_KINDS = {
-    "setup": ("setup step", SETUP_KINDS),
-    "steps": ("step", STEP_KINDS),
-    "checks": ("check", CHECK_KINDS),
-}
-
-
-class Budget(_Model):
+class Budget(TaskModel):
     max_steps: Annotated[int, Field(ge=1)] = 50
     max_seconds: Seconds = 600
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     max_cost_usd: Annotated[float | None, Field(gt=0)] = None
 
 
-class Task(_Model):
+class Task(TaskModel):
     name: Text
     goal: Text | None = None
     setup: list[SetupStep] = Field(default_factory=list)
@@ -362,7 +47,9 @@ class Task(_Model):
     checks: list[Check] = Field(default_factory=list)
     budget: Budget = Budget()
     vars: dict[str, VarValue] = Field(default_factory=dict)
-    secrets: Annotated[list[SecretName], Field(description="environment variable names")] = []
+    secrets: Annotated[
+        list[SecretName], Field(default_factory=list, description="environment variable names")
+    ]
     safety_checks: Annotated[
         Literal["deny", "approve"],
         Field(description="what a headless run answers when the model asks for approval"),
@@ -371,31 +58,8 @@ class Task(_Model):
     @model_validator(mode="after")
     def _has_work(self) -> Task:
         if not self.steps and self.goal is None:
-            raise _problem("no_work", "a task needs steps or a goal (or both)")
+            raise problem("no_work", "a task needs steps or a goal (or both)")
         return self
-
-
-def step_to_action(step: Step) -> Action | None:
-    """The action of a scripted step; None for `wait_for` and `ai`, which the runner handles."""
-    match step:
-        case ClickStep(click=spec):
-            return Click(spec.x, spec.y, button=spec.button, count=spec.count)
-        case DoubleClickStep(double_click=spec):
-            return Click(spec.x, spec.y, button=spec.button, count=2)
-        case MoveStep(move=spec):
-            return Move(spec.x, spec.y)
-        case DragStep(drag=spec):
-            return Drag(tuple(Point(p.x, p.y) for p in spec.path), button=spec.button)
-        case ScrollStep(scroll=spec):
-            dx, dy = spec.right - spec.left, spec.down - spec.up
-            return Scroll(spec.x, spec.y, scroll_x=dx, scroll_y=dy)
-        case TypeStep(type=text):
-            return TypeText(text)
-        case KeyStep(key=combination):
-            return KeyPress(parse_key_combination(combination))
-        case WaitStep(wait=seconds):
-            return Wait(seconds)
-    return None
 
 
 def task_json_schema() -> dict[str, Any]:
@@ -451,6 +115,6 @@ def load_task_text(
     """
     env = os.environ if environ is None else environ
     task, secret_values, variables = load_document(
-        text, source, Task, _KINDS, layers=(builtins, overrides), environ=env
+        text, source, Task, ITEM_KINDS, layers=(builtins, overrides), environ=env
     )
     return LoadedTask(task, Path(source), secret_values, MappingProxyType(variables))

@@ -14,23 +14,25 @@ from agent.actions import Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
 from agent.errors import ConfigError, TaskFileError, UnsupportedError
 from agent.geometry import Point
 from agent.taskfile import (
+    LoadedTask,
+    Task,
+    load_task,
+    load_task_text,
+    task_json_schema,
+)
+from agent.taskfile_items import (
     AiStep,
     ClickStep,
     CommandCheck,
     FileEqualsCheck,
     KeyStep,
     LaunchStep,
-    LoadedTask,
     ScrollStep,
-    Task,
-    UnsupportedTaskError,
     WaitForStep,
     WindowTitleCheck,
-    load_task,
-    load_task_text,
     step_to_action,
-    task_json_schema,
 )
+from agent.taskfile_lines import UnsupportedTaskError
 
 EXAMPLE = """\
 name: save-note
