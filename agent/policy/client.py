@@ -40,8 +40,12 @@ def _retry_after(error: openai.APIStatusError) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError):
+        return None  # unreadable: fall back to the usual backoff
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 class ModelClient:
