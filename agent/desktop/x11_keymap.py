@@ -57,6 +57,7 @@ class X11Keymap:
         if not self._spare:
             raise DesktopError("the X keyboard map has no spare keycode to type non-ASCII text")
         self._borrowed: dict[str, int] = {}
+        self._changed: set[int] = set()  # every keycode remapped, to give back at close
 
     def type_character(self, character: str, upcoming: str = "") -> None:
         """Type one character; `upcoming` (the text after it) lets the keycodes for the next
@@ -85,6 +86,7 @@ class X11Keymap:
                 keysym = keysym_for(character)
                 self._set_mapping(keycode, [keysym, keysym])
                 self._borrowed[character] = keycode
+                self._changed.add(keycode)
         self._display.sync()
         time.sleep(_NEW_MAPPING_PAUSE_SECONDS)
 
@@ -94,10 +96,12 @@ class X11Keymap:
         self._display.change_keyboard_mapping(keycode, [row])
 
     def close(self) -> None:
-        """Give the borrowed keycodes back (empty, as they were) and close the connection."""
+        """Give every borrowed keycode back (empty, as it was) and close the connection."""
         try:
-            for keycode in self._borrowed.values():
+            for keycode in sorted(self._changed):
                 self._set_mapping(keycode, [])
+            self._display.sync()
+            self._changed.clear()
             self._borrowed.clear()
         finally:
             self._display.close()

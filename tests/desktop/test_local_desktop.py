@@ -250,3 +250,20 @@ def test_a_chosen_monitor_is_captured_and_addressed_on_its_own(
     finally:
         xrandr("--delmonitor", "shain-left")
         xrandr("--delmonitor", "shain-right")
+
+
+def test_closing_gives_every_borrowed_keycode_back() -> None:
+    from agent.desktop.x11_keymap import X11Keymap
+
+    # A screen of its own: the module's desktop holds keycodes on the shared one.
+    with VirtualDisplay(Size(320, 240), window_manager=None) as screen:
+        first = X11Keymap(screen.display)
+        spare = len(first._spare)
+        # More distinct characters than spare keycodes: the keycodes are reused in rounds.
+        text = "".join(chr(code) for code in range(0x4E00, 0x4E00 + spare * 2 + 3))
+        for index, character in enumerate(text):
+            first.type_character(character, text[index + 1 :])
+        first.close()
+        second = X11Keymap(screen.display)
+        assert len(second._spare) == spare
+        second.close()
