@@ -12,7 +12,14 @@ import pytest
 
 from agent.runlog import read_run
 from tests.helpers import environment_without_display, run_shain
-from tests.model_server import Hang, ModelServer, chat_tool_call, error_reply
+from tests.model_server import (
+    Hang,
+    ModelServer,
+    chat_tool_call,
+    error_reply,
+    responses_computer_call,
+    responses_message,
+)
 
 pytestmark = pytest.mark.desktop
 
@@ -169,3 +176,41 @@ def test_a_cost_budget_ends_the_run_with_exit_3_saying_which(
     assert "cost budget of $0.01 used up" in str(data["reason"])
     assert data["cost_usd"] == pytest.approx(0.016)  # 1000 x $10/M + 200 x $30/M
     assert json.loads((_folder(data) / "summary.json").read_text())["cost_usd"] == 0.016
+
+
+CHECK = {
+    "id": "sc_1",
+    "code": "malicious_instructions",
+    "message": "The screen asks to wire money.",
+}
+
+
+@pytest.mark.parametrize("answer", ["deny", "approve"])
+def test_safety_checks_are_answered_by_the_task_file(
+    server: ModelServer, tmp_path: Path, answer: str
+) -> None:
+    server.script(
+        responses_computer_call(
+            {"type": "move", "x": 640, "y": 360}, pending_safety_checks=[CHECK], call_id="c1"
+        ),
+        responses_message("All done."),
+    )
+    task = TASK if answer == "deny" else TASK + "safety_checks: approve\n"
+    code, data, _ = _run(tmp_path, server.base_url, "--policy", "openai-cua", task_text=task)
+    record = read_run(_folder(data))
+    (asked,) = record.events_of("approval_requested")
+    (answered,) = record.events_of("approval_answered")
+    assert "malicious_instructions" in asked["reason"]
+    assert answered["by"] == "task file"
+    if answer == "deny":
+        assert code == 1
+        assert "the boss did not approve: malicious_instructions" in str(data["reason"])
+        assert answered["approved"] is False
+        assert record.events_of("action_executed") == []
+        assert len(server.requests) == 1
+    else:
+        assert code == 0, data
+        assert answered["approved"] is True
+        assert [e["action"]["kind"] for e in record.events_of("action_executed")] == ["move"]
+        (output,) = server.requests[1].body["input"][:1]
+        assert output["acknowledged_safety_checks"] == [CHECK]
