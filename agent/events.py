@@ -67,6 +67,7 @@ class Decided:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    raw_reply: str = ""
     at: float = field(default_factory=_now)
 
 

@@ -182,6 +182,7 @@ class Runner:
                 usage.input_tokens,
                 usage.output_tokens,
                 usage.cost_usd,
+                decision.raw_reply,
             )
         )
         return decision

@@ -165,7 +165,8 @@ class OpenAIChatPolicy:
         tokens_in = usage.prompt_tokens if usage else 0
         tokens_out = usage.completion_tokens if usage else 0
         cost = self.profile.cost_usd(tokens_in, tokens_out)
-        return Decision(tuple(actions), thought, Usage(tokens_in, tokens_out, cost))
+        raw = json.dumps(message.model_dump(exclude_none=True), ensure_ascii=False)
+        return Decision(tuple(actions), thought, Usage(tokens_in, tokens_out, cost), raw)
 
 
 def _action_of(name: str, arguments: str, image: ModelImage) -> Action | None:

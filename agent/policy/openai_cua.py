@@ -9,6 +9,8 @@ The tool's display is the image we send, so the model's points are pixels of tha
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -113,7 +115,9 @@ class OpenAICuaPolicy:
             if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
                 raise ModelOutputError("the reply is not a Responses API response (no 'id')")
             self._response_id, self._calls = data["id"], {}
-            return self._decision(data, image, self._usage(data.get("usage")))
+            decision = self._decision(data, image, self._usage(data.get("usage")))
+            raw = json.dumps(data.get("output"), ensure_ascii=False)
+            return dataclasses.replace(decision, raw_reply=raw)
         except ModelOutputError as error:
             self._rejected = str(error)
             raise

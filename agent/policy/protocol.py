@@ -30,6 +30,7 @@ class Decision:
     actions: tuple[Action, ...]
     thought: str = ""
     usage: Usage = field(default_factory=Usage)
+    raw_reply: str = ""  # what the model said, as it said it (for the log and the viewer)
 
 
 @dataclass(frozen=True, slots=True)

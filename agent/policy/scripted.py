@@ -89,5 +89,7 @@ class ScriptedPolicy:
                 # The sub-goal is reached: what came before Done runs, then the script goes on.
                 self._model = None
                 thought = f"ai step {self._next} done: {action.summary}. {decision.thought}"
-                return Decision(decision.actions[:index], thought.strip(), decision.usage)
+                return Decision(
+                    decision.actions[:index], thought.strip(), decision.usage, decision.raw_reply
+                )
         return decision

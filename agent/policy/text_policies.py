@@ -71,7 +71,7 @@ class _TextPolicy:
         tokens_out = usage.completion_tokens if usage else 0
         actions = tuple(image.action_to_screen(action) for action in parsed.actions)
         cost = self.profile.cost_usd(tokens_in, tokens_out)
-        return Decision(actions, parsed.thought, Usage(tokens_in, tokens_out, cost))
+        return Decision(actions, parsed.thought, Usage(tokens_in, tokens_out, cost), reply)
 
     def _remember(self, image: ModelImage, reply: str) -> None:
         self._turns.append((image, reply))
