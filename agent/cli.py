@@ -108,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--runs-dir", type=Path)
     show.add_argument("--json", action="store_true", help="the whole run log as JSON")
 
+    export = commands.add_parser(
+        "export", help="write a run as a trajectory: one JSON line per step"
+    )
+    export.add_argument("run", help="a run id, a unique prefix of one, a run folder, or 'last'")
+    export.add_argument("-o", "--output", type=Path, help="default: <run folder>/trajectory.jsonl")
+    export.add_argument("--runs-dir", type=Path)
+
     commands.add_parser("schema", help="print the JSON Schema of task files")
     return parser
 
@@ -325,6 +332,16 @@ def _command_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_export(args: argparse.Namespace) -> int:
+    from agent.trajectory import write_trajectory
+
+    record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
+    output = args.output or record.folder / "trajectory.jsonl"
+    count = write_trajectory(record, output)
+    print(f"{count} steps of run {record.run_id} written to {output}")
+    return 0
+
+
 def _command_schema(_: argparse.Namespace) -> int:
     from agent.taskfile import task_json_schema
 
@@ -339,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": _command_runs,
         "show": _command_show,
         "schema": _command_schema,
+        "export": _command_export,
     }
     try:
         return handlers[args.command](args)

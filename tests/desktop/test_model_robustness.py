@@ -215,3 +215,24 @@ def test_safety_checks_are_answered_by_the_task_file(
         assert [e["action"]["kind"] for e in record.events_of("action_executed")] == ["move"]
         (output,) = server.requests[1].body["input"][:1]
         assert output["acknowledged_safety_checks"] == [CHECK]
+
+
+def test_a_run_exports_as_a_trajectory(server: ModelServer, tmp_path: Path) -> None:
+    server.script(
+        chat_tool_call("computer", {"type": "clik", "x": 1, "y": 1}),
+        chat_tool_call("computer", {"type": "move", "x": 640, "y": 360}, content="Moving."),
+        chat_tool_call("done", {"summary": "finished"}, usage=(500, 5)),
+    )
+    code, data, _ = _run(tmp_path, server.base_url)
+    assert code == 0
+    output = tmp_path / "trajectory.jsonl"
+    result = run_shain("export", str(data["run_folder"]), "-o", str(output))
+    assert result.returncode == 0 and "3 steps" in result.stdout
+    steps = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [entry["step"] for entry in steps] == [1, 2, 3]
+    assert "'clik'" in steps[0]["rejected"] and steps[0]["actions"] == []
+    assert steps[1]["thought"] == "Moving."
+    assert steps[1]["actions"] == [{"kind": "move", "x": 960, "y": 540}]  # screen pixels
+    assert steps[1]["results"][0]["ok"] is True
+    assert all(Path(entry["screenshot"]).is_file() for entry in steps)
+    assert steps[2]["usage"]["input_tokens"] == 500
