@@ -322,6 +322,10 @@ def _command_show(args: argparse.Namespace) -> int:
                 )
             case "action_failed":
                 print(f"  step {event['step']:>4} FAILED {event['error']}")
+            case "reply_rejected":
+                print(f"  step {event['step']:>4} unusable model reply: {event['error']}")
+            case "model_retried":
+                print(f"  model     retry {event['attempt']}: {event['reason']}")
             case "check_evaluated":
                 mark = "ok  " if event["passed"] else "FAIL"
                 print(f"  check {mark} {event['description']} {event['detail']}".rstrip())
