@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from secrets import token_hex
@@ -114,6 +115,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run", help="a run id, a unique prefix of one, a run folder, or 'last'")
     export.add_argument("-o", "--output", type=Path, help="default: <run folder>/trajectory.jsonl")
     export.add_argument("--runs-dir", type=Path)
+
+    report = commands.add_parser("report", help="write a run as one self-contained HTML page")
+    report.add_argument("run", help="a run id, a unique prefix of one, a run folder, or 'last'")
+    report.add_argument("-o", "--output", type=Path, help="default: <run folder>/report.html")
+    report.add_argument("--runs-dir", type=Path)
+
+    logs = commands.add_parser("logs", help="browse run logs in a window (follows live runs)")
+    logs.add_argument("run", nargs="?", help="a run id, a prefix, a run folder, or 'last'")
+    logs.add_argument("--runs-dir", type=Path)
 
     commands.add_parser("schema", help="print the JSON Schema of task files")
     return parser
@@ -346,6 +356,25 @@ def _command_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_report(args: argparse.Namespace) -> int:
+    from agent.report import write_report
+
+    folder = find_run(args.run, args.runs_dir or default_runs_dir())
+    print(f"report of run {folder.name} written to {write_report(folder, args.output)}")
+    return 0
+
+
+def _command_logs(args: argparse.Namespace) -> int:
+    runs_dir = args.runs_dir or default_runs_dir()
+    run = find_run(args.run, runs_dir) if args.run else None
+    if not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        # Qt aborts the process without a display instead of raising.
+        raise EnvironmentProblem("no display: the log viewer needs a desktop session")
+    from ui.log_viewer import main as log_viewer  # the core never imports Qt; this is ui
+
+    return log_viewer(run, runs_dir)
+
+
 def _command_schema(_: argparse.Namespace) -> int:
     from agent.taskfile import task_json_schema
 
@@ -361,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "show": _command_show,
         "schema": _command_schema,
         "export": _command_export,
+        "logs": _command_logs,
+        "report": _command_report,
     }
     try:
         return handlers[args.command](args)
@@ -373,3 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("shain: interrupted", file=sys.stderr)
         return 3
+    except Exception:
+        traceback.print_exc()
+        print(
+            "shain: internal error (a bug): please report it with the trace above", file=sys.stderr
+        )
+        return 1

@@ -161,6 +161,11 @@ class TaskSession:
         except AgentError as error:
             status = "bad_input" if error.exit_code == EXIT_BAD_INPUT else "environment_error"
             return self._finish(status, error.exit_code, str(error), outcome.steps)
+        except Exception as error:
+            # A bug: the log still gets its ending, then the error goes on to the command.
+            reason = f"internal error: {type(error).__name__}: {error}"
+            self._finish("crashed", EXIT_FAILED, reason, outcome.steps)
+            raise
         finally:
             launcher.close_all()
             self.log.close()
@@ -186,6 +191,7 @@ class TaskSession:
                 "(openai-chat, openai-cua, ui-tars, qwen-vl) or a --profile from the config"
             )
         if not needs_model:
+            self.profile = Profile(policy="scripted")  # a model is not used: say so in the log
             display = self.environment.get("DISPLAY")
             return ScriptedPolicy(steps, self.stop, display), Limits()
         client = ModelClient(

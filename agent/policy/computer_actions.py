@@ -39,7 +39,11 @@ def _number(data: Mapping[str, Any], name: str, kind: str) -> int:
     return round(value)
 
 
-def _point(data: Mapping[str, Any], kind: str, image: ModelImage) -> Point:
+def _point(data: Any, kind: str, image: ModelImage) -> Point:
+    if isinstance(data, list | tuple) and len(data) == 2:
+        data = {"x": data[0], "y": data[1]}  # [x, y], as some models write points
+    if not isinstance(data, Mapping):
+        raise ModelOutputError(f"{kind} needs points as {{x, y}}, got {data!r:.60}")
     point = Point(_number(data, "x", kind), _number(data, "y", kind))
     if not image.size.contains(point):
         raise ModelOutputError(

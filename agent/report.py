@@ -1,0 +1,323 @@
+"""A run as one self-contained HTML page: `shain report RUN` writes `<run folder>/report.html`.
+
+Everything the page shows is read back from the run folder (events.jsonl, summary.json,
+frames/). Screenshots are re-encoded smaller and embedded as data: URIs, so the file can be
+mailed or archived alone and opening it makes no network request. What is drawn over each
+screenshot comes from agent/overlays.py, so the report and the log viewer agree. The log is
+already masked; all text from it is escaped (agent/report_page.py), never trusted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from agent.geometry import Size
+from agent.report_page import render_page
+from agent.runlog import RunRecord, read_run
+
+# Embedded screenshots: the long side at most this, at this JPEG quality (a busy 1080p desktop
+# comes out near 70 KB). A frame that is still over its share of the byte budget is encoded
+# again smaller, so even a long run's report stays a file a browser opens quickly.
+FRAME_LONG_SIDE = 1280
+FRAME_QUALITY = 65
+SMALLER = ((960, 60), (800, 50), (640, 45))
+FRAME_BYTES_TOTAL = 15_000_000  # raw JPEG bytes for all frames; base64 makes it 20 MB
+FRAME_BYTES_MAX = 150_000
+FRAME_BYTES_MIN = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """A frame as embedded in the page."""
+
+    data_uri: str
+    width: int
+    height: int
+
+
+@dataclass
+class StepView:
+    """Everything the log says about one step."""
+
+    number: int
+    started_at: float | None = None
+    frame: str | None = None
+    capture_seconds: float | None = None
+    decide_seconds: float | None = None
+    thought: str = ""
+    raw_reply: str = ""
+    actions: list[dict[str, Any]] = field(default_factory=list)  # as decided
+    executed: list[dict[str, Any]] = field(default_factory=list)  # action_executed events
+    failed: list[dict[str, Any]] = field(default_factory=list)  # action_failed events
+    rejected: list[str] = field(default_factory=list)  # reply_rejected errors
+    notes: list[str] = field(default_factory=list)  # retries and approvals during the step
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def action_seconds(self) -> float:
+        return sum(float(event.get("action_seconds") or 0) for event in self.executed)
+
+    @property
+    def settle_seconds(self) -> float:
+        return sum(float(event.get("settle_seconds") or 0) for event in self.executed)
+
+    @property
+    def drawn_actions(self) -> list[dict[str, Any]]:
+        """The actions to draw: as decided, or as executed when no decision was logged."""
+        if self.actions:
+            return self.actions
+        return [e["action"] for e in [*self.executed, *self.failed] if "action" in e]
+
+
+@dataclass
+class RunView:
+    """A run as the report shows it."""
+
+    run_id: str
+    task: str
+    goal: str
+    status: str
+    reason: str
+    policy: str
+    screen: Size | None
+    started_at: float | None
+    seconds: float | None
+    steps_count: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    checks: list[dict[str, Any]]
+    setup: list[dict[str, Any]]
+    steps: list[StepView]
+    failing_step: int | None
+    notes_before_steps: list[str] = field(default_factory=list)
+
+
+def _number(value: Any, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, int | float) else default
+
+
+def _steps_of(events: list[dict[str, Any]]) -> tuple[list[StepView], list[str]]:
+    steps: dict[int, StepView] = {}
+    current: StepView | None = None
+    before_steps: list[str] = []
+
+    def step_of(event: dict[str, Any]) -> StepView | None:
+        number = event.get("step")
+        if not isinstance(number, int):
+            return current
+        if number not in steps:
+            steps[number] = StepView(number)
+        return steps[number]
+
+    for event in events:
+        kind = event.get("kind")
+        if kind == "step_started":
+            current = step_of(event)
+            if current is not None:
+                current.started_at = _number(event.get("at"), 0.0) or None
+            continue
+        view = step_of(event)
+        match kind:
+            case "observed" if view is not None:
+                view.frame = event.get("frame") if isinstance(event.get("frame"), str) else None
+                view.capture_seconds = _number(event.get("capture_seconds"))
+            case "decided" if view is not None:
+                view.actions = [a for a in event.get("actions") or [] if isinstance(a, dict)]
+                view.thought = str(event.get("thought") or "")
+                view.raw_reply = str(event.get("raw_reply") or "")
+                view.decide_seconds = _number(event.get("decide_seconds"))
+                view.input_tokens += int(_number(event.get("input_tokens")))
+                view.output_tokens += int(_number(event.get("output_tokens")))
+                view.cost_usd += _number(event.get("cost_usd"))
+            case "reply_rejected" if view is not None:
+                view.rejected.append(str(event.get("error") or "unusable reply"))
+                view.decide_seconds = _number(event.get("decide_seconds"))
+            case "action_executed" if view is not None:
+                view.executed.append(event)
+            case "action_failed" if view is not None:
+                view.failed.append(event)
+            case "model_retried" | "approval_requested" | "approval_answered":
+                note = _note(event)
+                (view.notes if view is not None else before_steps).append(note)
+    return sorted(steps.values(), key=lambda step: step.number), before_steps
+
+
+def _note(event: dict[str, Any]) -> str:
+    match event.get("kind"):
+        case "model_retried":
+            wait = _number(event.get("wait_seconds"))
+            return f"model retried (attempt {event.get('attempt')}, waited {wait:.1f}s): " + str(
+                event.get("reason") or ""
+            )
+        case "approval_requested":
+            return f"approval requested: {event.get('reason') or ''}"
+        case _:
+            answer = "approved" if event.get("approved") else "denied"
+            return f"{answer} by {event.get('by') or 'someone'}"
+
+
+def failing_step(steps: list[StepView], status: str) -> int | None:
+    """The step where the run went wrong: the first failed action or rejected reply, or the
+    last step of a run that did not succeed."""
+    for step in steps:
+        if step.failed or step.rejected:
+            return step.number
+    if status != "success" and steps:
+        return steps[-1].number
+    return None
+
+
+def run_view(record: RunRecord) -> RunView:
+    started = next(iter(record.events_of("run_started")), {})
+    finished = next(iter(record.events_of("run_finished")), {})
+    summary = record.summary or {}
+    steps, before_steps = _steps_of(record.events)
+    screen_data = started.get("screen")
+    screen = None
+    if isinstance(screen_data, dict):
+        width, height = screen_data.get("width"), screen_data.get("height")
+        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
+            screen = Size(width, height)
+    status = record.status
+    if status == "incomplete":
+        reason = "the run did not finish (no summary.json): it crashed, or is still running"
+    else:
+        reason = str(summary.get("reason") or finished.get("reason") or "")
+    checks = summary.get("checks") or [
+        {"check": e.get("description"), "passed": e.get("passed"), "detail": e.get("detail")}
+        for e in record.events_of("check_evaluated")
+    ]
+    seconds = summary.get("seconds", finished.get("seconds"))
+    if seconds is None and started.get("at") and record.events:
+        seconds = _number(record.events[-1].get("at")) - _number(started.get("at"))
+    return RunView(
+        run_id=record.run_id,
+        task=str(started.get("task_name") or record.header.get("task") or record.run_id),
+        goal=str(started.get("goal") or summary.get("goal") or ""),
+        status=status,
+        reason=reason,
+        policy=str(started.get("policy") or summary.get("policy") or ""),
+        screen=screen,
+        started_at=_number(started.get("at") or summary.get("started_at"), 0.0) or None,
+        seconds=_number(seconds) if seconds is not None else None,
+        steps_count=int(_number(summary.get("steps"), len(steps))),
+        input_tokens=int(_number(summary.get("input_tokens"), sum(s.input_tokens for s in steps))),
+        output_tokens=int(
+            _number(summary.get("output_tokens"), sum(s.output_tokens for s in steps))
+        ),
+        cost_usd=_number(summary.get("cost_usd"), sum(s.cost_usd for s in steps)),
+        checks=[c for c in checks if isinstance(c, dict)],
+        setup=record.events_of("setup_done"),
+        steps=steps,
+        failing_step=failing_step(steps, status),
+        notes_before_steps=before_steps,
+    )
+
+
+# ---- frames
+
+
+def _frame_path(folder: Path, name: str) -> Path | None:
+    """The frame file a log entry names, if it lies inside the run folder."""
+    root = folder.resolve()
+    path = (folder / name).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def _encode(image: Image.Image, long_side: int, quality: int) -> bytes:
+    scale = min(1.0, long_side / max(image.size))
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    shrunk = image if size == image.size else image.resize(size, Image.Resampling.BOX)
+    output = io.BytesIO()
+    shrunk.save(output, "JPEG", quality=quality, optimize=True, progressive=True)
+    return output.getvalue()
+
+
+def embed_frame(path: Path, budget: int) -> Picture | None:
+    """A frame as a data: URI, re-encoded to fit `budget` bytes where it can."""
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    data = _encode(image, FRAME_LONG_SIDE, FRAME_QUALITY)
+    for long_side, quality in SMALLER:
+        if len(data) <= budget:
+            break
+        data = _encode(image, long_side, quality)
+    with Image.open(io.BytesIO(data)) as encoded:
+        width, height = encoded.size
+    uri = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    return Picture(uri, width, height)
+
+
+def embed_frames(folder: Path, steps: list[StepView]) -> dict[int, Picture]:
+    """Step number -> its embedded frame; identical frames are encoded once."""
+    paths = {
+        step.number: path
+        for step in steps
+        if step.frame and (path := _frame_path(folder, step.frame)) is not None
+    }
+    if not paths:
+        return {}
+    budget = min(FRAME_BYTES_MAX, max(FRAME_BYTES_MIN, FRAME_BYTES_TOTAL // len(paths)))
+    by_content: dict[str, Path] = {}
+    digest_of: dict[int, str] = {}
+    for number, path in paths.items():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest_of[number] = digest
+        by_content.setdefault(digest, path)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        encoded = dict(
+            zip(
+                by_content,
+                pool.map(lambda path: embed_frame(path, budget), by_content.values()),
+                strict=True,
+            )
+        )
+    return {
+        number: picture
+        for number, digest in digest_of.items()
+        if (picture := encoded[digest]) is not None
+    }
+
+
+# ---- the page
+
+
+def render_report(folder: Path) -> str:
+    """The report of the run in `folder` as one self-contained HTML page."""
+    view = run_view(read_run(folder))
+    return render_page(view, embed_frames(folder, view.steps))
+
+
+def write_report(folder: Path, output: Path | None = None) -> Path:
+    """Write the report (default `<folder>/report.html`) atomically, readable by the owner only."""
+    target = output if output is not None else folder / "report.html"
+    page = render_report(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(page)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

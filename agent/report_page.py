@@ -1,0 +1,535 @@
+"""The HTML of a run report: markup, stylesheet and script, all inline (see agent/report.py).
+
+Every piece of text from the log goes through `_e` (html.escape): thoughts, raw replies and
+errors are untrusted model output. A Content-Security-Policy allows only data: images and this
+page's own style and script (by hash), so the page cannot load or send anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import html
+import json
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from agent.actions import describe_action, parse_action
+from agent.errors import ActionError
+from agent.geometry import Size
+from agent.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
+
+if TYPE_CHECKING:
+    from agent.report import Picture, RunView, StepView
+
+STATUS_WORDS = {
+    "success": "Succeeded",
+    "failed": "Failed",
+    "stopped": "Stopped",
+    "bad_input": "Bad input",
+    "environment_error": "Environment error",
+    "incomplete": "Incomplete",
+}
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _n(value: float) -> str:
+    """A coordinate for SVG: an integer where it is one, else one decimal."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 60:
+        return f"{value:.2f} s"
+    minutes, rest = divmod(round(value), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _when(at: float | None) -> str:
+    if not at:
+        return "–"
+    moment = datetime.datetime.fromtimestamp(at).astimezone()
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def _cost(value: float) -> str:
+    return f"${value:.4f}" if value else "$0"
+
+
+def _describe(action: Mapping[str, Any]) -> str:
+    try:
+        return describe_action(parse_action(action))
+    except ActionError:
+        return json.dumps(dict(action), ensure_ascii=False)
+
+
+def _pretty(raw: str) -> str:
+    """A raw reply as sent; JSON indented so it can be read."""
+    try:
+        return json.dumps(json.loads(raw), ensure_ascii=False, indent=2)
+    except ValueError:
+        return raw
+
+
+# ---- overlays: SVG in screen pixels (the viewBox), labels and captions as HTML on top
+
+
+def _head(tip: tuple[float, float], before: tuple[float, float], size: float) -> str:
+    dx, dy = tip[0] - before[0], tip[1] - before[1]
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = (dx / length, dy / length) if (dx or dy) else (1.0, 0.0)
+    bx, by = tip[0] - ux * size, tip[1] - uy * size
+    px, py = -uy * size * 0.55, ux * size * 0.55
+    points = [tip, (bx + px, by + py), (bx - px, by - py)]
+    return " ".join(f"{_n(round(x, 1))},{_n(round(y, 1))}" for x, y in points)
+
+
+def _doubled(element: str) -> str:
+    """A dark halo under the bright line, so it shows on light and dark screens alike."""
+    return element.replace("<", '<g class="halo">' + "<", 1) + "</g>" + element
+
+
+def _pin(text: str, x: float, y: float, screen: Size, offset: float) -> str:
+    flip = x > screen.width * 0.72
+    left = (x - offset if flip else x + offset) / screen.width * 100
+    top = y / screen.height * 100
+    side = " flip" if flip else ""
+    return f'<span class="pin{side}" style="left:{left:.3f}%;top:{top:.3f}%">{_e(text)}</span>'
+
+
+def _scroll_words(arrow: Arrow) -> str:
+    parts = []
+    if arrow.dy:
+        parts.append(f"{'down' if arrow.dy > 0 else 'up'} {abs(arrow.dy)}")
+    if arrow.dx:
+        parts.append(f"{'right' if arrow.dx > 0 else 'left'} {abs(arrow.dx)}")
+    return "scroll " + (", ".join(parts) or "0")
+
+
+def overlay_markup(
+    actions: list[dict[str, Any]], failed: list[dict[str, Any]], screen: Size
+) -> tuple[str, str, str]:
+    """(SVG elements, label pins, captions) for a step's actions."""
+    unit = max(screen.width, screen.height) / 1920
+    ring = 26 * unit
+    shapes: list[str] = []
+    pins: list[str] = []
+    captions: list[str] = []
+    drawn: list[tuple[int, Overlay, bool]] = []
+    for index, action in enumerate(actions):
+        broken = any(event.get("action") == action for event in failed)
+        drawn += [(index, overlay, broken) for overlay in overlays_of_logged(action)]
+    numbered = len(actions) > 1
+    for index, overlay, broken in drawn:
+        prefix = f"{index + 1}. " if numbered else ""
+        state = " failed" if broken else ""
+        match overlay:
+            case Marker(at=at, label=label):
+                x, y, r = at.x, at.y, ring
+                cross = (
+                    f"M{_n(x - r * 1.7)} {_n(y)}H{_n(x - r * 0.45)}"
+                    f"M{_n(x + r * 0.45)} {_n(y)}H{_n(x + r * 1.7)}"
+                    f"M{_n(x)} {_n(y - r * 1.7)}V{_n(y - r * 0.45)}"
+                    f"M{_n(x)} {_n(y + r * 0.45)}V{_n(y + r * 1.7)}"
+                )
+                shapes.append(
+                    f'<g class="ov marker{state}" data-x="{x}" data-y="{y}">'
+                    + _doubled(f'<path d="{cross}"/>')
+                    + _doubled(f'<circle class="ring" cx="{x}" cy="{y}" r="{_n(round(r, 1))}"/>')
+                    + f'<circle class="dot" cx="{x}" cy="{y}" r="{_n(round(3 * unit, 1))}"/></g>'
+                )
+                pins.append(_pin(prefix + label, x, y, screen, ring * 1.9))
+            case Trail(points=points):
+                coordinates = " ".join(f"{p.x},{p.y}" for p in points)
+                start, end, before = points[0], points[-1], points[-2]
+                head = _head((end.x, end.y), (before.x, before.y), 26 * unit)
+                shapes.append(
+                    f'<g class="ov trail{state}" data-points="{_e(coordinates)}">'
+                    + _doubled(f'<polyline points="{coordinates}"/>')
+                    + _doubled(f'<polygon class="head" points="{head}"/>')
+                    + f'<circle class="dot" cx="{start.x}" cy="{start.y}" r="{_n(6 * unit)}"/>'
+                    + "</g>"
+                )
+                pins.append(_pin(prefix + "drag", start.x, start.y, screen, ring))
+            case Arrow(at=at, dx=dx, dy=dy):
+                length = (70 + 14 * min(10, max(abs(dx), abs(dy)))) * unit
+                norm = math.hypot(dx, dy) or 1.0
+                tip = (at.x + dx / norm * length, at.y + dy / norm * length)
+                line = f'<path d="M{at.x} {at.y}L{_n(round(tip[0], 1))} {_n(round(tip[1], 1))}"/>'
+                head = _head(tip, (at.x, at.y), 26 * unit)
+                shapes.append(
+                    f'<g class="ov arrow{state}" data-x="{at.x}" data-y="{at.y}">'
+                    + (_doubled(line) + _doubled(f'<polygon class="head" points="{head}"/>'))
+                    * bool(dx or dy)
+                    + _doubled(f'<circle cx="{at.x}" cy="{at.y}" r="{_n(round(ring / 2, 1))}"/>')
+                    + "</g>"
+                )
+                pins.append(_pin(prefix + _scroll_words(overlay), at.x, at.y, screen, ring))
+            case Caption(text=text):
+                captions.append(f'<span class="cap{state}">{_e(prefix + text)}</span>')
+    return "".join(shapes), "".join(pins), "".join(captions)
+
+
+# ---- pieces of the page
+
+
+def _shot(step: StepView, picture: Picture | None, screen: Size | None) -> str:
+    screen = screen or (Size(picture.width, picture.height) if picture else None)
+    svg = pins = captions = ""
+    if screen is not None:
+        shapes, pins, captions = overlay_markup(step.drawn_actions, step.failed, screen)
+        svg = (
+            f'<svg class="overlay" viewBox="0 0 {screen.width} {screen.height}" '
+            f'preserveAspectRatio="none" aria-hidden="true">{shapes}</svg>'
+        )
+    if captions:
+        captions = f'<div class="captions">{captions}</div>'
+    if picture is None:
+        ratio = f"{screen.width} / {screen.height}" if screen else "16 / 9"
+        reason = "frame missing" if step.frame else "no screenshot for this step"
+        return (
+            f'<figure class="shot empty" style="aspect-ratio:{ratio}">'
+            f'<span class="nothing">{_e(reason)}</span>{svg}{pins}{captions}</figure>'
+        )
+    return (
+        f'<figure class="shot" title="Click to enlarge"><img src="{picture.data_uri}" '
+        f'width="{picture.width}" height="{picture.height}" '
+        f'alt="The screen at the start of step {step.number}">{svg}{pins}{captions}</figure>'
+    )
+
+
+def _timing(step: StepView) -> str:
+    parts = [
+        ("capture", step.capture_seconds or 0.0),
+        ("model", step.decide_seconds or 0.0),
+        ("action", step.action_seconds),
+        ("settle", step.settle_seconds),
+    ]
+    total = sum(value for _, value in parts) or 1.0
+    bar = "".join(
+        f'<span class="t-{name}" style="width:{value / total * 100:.2f}%"></span>'
+        for name, value in parts
+        if value > 0
+    )
+    cells = "".join(
+        f'<div><dt><i class="t-{name}"></i>{name}</dt><dd>{_seconds(value)}</dd></div>'
+        for name, value in parts
+    )
+    return f'<div class="bar" aria-hidden="true">{bar}</div><dl class="timing">{cells}</dl>'
+
+
+def _action_lines(step: StepView) -> str:
+    lines = []
+    for action in step.actions or step.drawn_actions:
+        text = _describe(action)
+        failure = next((e for e in step.failed if e.get("action") == action), None)
+        done = next((e for e in step.executed if e.get("action") == action), None)
+        if failure is not None:
+            note = f'<span class="flag bad">failed: {_e(failure.get("error") or "")}</span>'
+            lines.append(f'<li class="failed"><code>{_e(text)}</code> {note}</li>')
+            continue
+        flags = []
+        if done is not None:
+            if not done.get("screen_changed"):
+                flags.append('<span class="flag quiet">screen unchanged</span>')
+            if not done.get("settled", True):
+                flags.append('<span class="flag warn">did not settle</span>')
+        lines.append(f"<li><code>{_e(text)}</code> {''.join(flags)}</li>")
+    for error in step.rejected:
+        lines.append(f'<li class="rejected"><b>Reply rejected:</b> {_e(error)}</li>')
+    if not lines:
+        lines.append('<li class="none">no action</li>')
+    return '<ul class="actions">' + "".join(lines) + "</ul>"
+
+
+def _step_card(step: StepView, picture: Picture | None, view: RunView) -> str:
+    classes = ["step"]
+    badges = []
+    if step.failed:
+        classes.append("has-failed")
+        badges.append('<span class="badge bad">action failed</span>')
+    if step.rejected:
+        classes.append("has-rejected")
+        badges.append('<span class="badge warn">reply rejected</span>')
+    failing = step.number == view.failing_step
+    if failing:
+        classes.append("failing")
+        badges.append('<span class="badge bad solid">went wrong here</span>')
+    offset = ""
+    if step.started_at and view.started_at:
+        offset = f'<span class="offset">+{_seconds(step.started_at - view.started_at)}</span>'
+    usage = ""
+    if step.input_tokens or step.output_tokens or step.cost_usd:
+        usage = (
+            f'<p class="usage">{step.input_tokens:,} in · {step.output_tokens:,} out tokens'
+            f" · {_cost(step.cost_usd)}</p>"
+        )
+    notes = "".join(f'<li class="note">{_e(note)}</li>' for note in step.notes)
+    notes = f'<ul class="notes">{notes}</ul>' if notes else ""
+    thought = (
+        f'<details class="thought" open><summary>Thought</summary>'
+        f'<p class="text">{_e(step.thought)}</p></details>'
+        if step.thought.strip()
+        else ""
+    )
+    raw = (
+        f'<details class="raw"><summary>Raw model reply</summary>'
+        f"<pre>{_e(_pretty(step.raw_reply))}</pre></details>"
+        if step.raw_reply.strip()
+        else ""
+    )
+    attributes = ' data-failing="true"' if failing else ""
+    return (
+        f'<section class="{" ".join(classes)}" id="step-{step.number}"{attributes}>'
+        f"{_shot(step, picture, view.screen)}"
+        f'<div class="about"><header><h2><a href="#step-{step.number}">Step {step.number}</a>'
+        f"</h2>{offset}{''.join(badges)}</header>"
+        f"{_action_lines(step)}{notes}{_timing(step)}{usage}{thought}{raw}</div></section>"
+    )
+
+
+def _header(view: RunView) -> str:
+    status = STATUS_WORDS.get(view.status, view.status.replace("_", " ").capitalize())
+    wrong = ""
+    if view.failing_step is not None:
+        words = "Went wrong at" if view.status != "success" else "First problem at"
+        wrong = (
+            f'<a class="went-wrong" id="went-wrong" href="#step-{view.failing_step}">'
+            f"{words} step {view.failing_step} ↓</a>"
+        )
+    facts = [
+        ("Duration", _seconds(view.seconds)),
+        ("Steps", f"{view.steps_count:,}"),
+        ("Tokens", f"{view.input_tokens:,} in · {view.output_tokens:,} out"),
+        ("Cost", _cost(view.cost_usd)),
+        ("Policy", view.policy or "–"),
+        ("Started", _when(view.started_at)),
+    ]
+    facts_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
+    checks = "".join(
+        f'<li class="{"pass" if c.get("passed") else "fail"}">'
+        f'<span class="mark">{"✓" if c.get("passed") else "✗"}</span>'
+        f"<span>{_e(c.get('check') or '')}"
+        + (f' <span class="detail">— {_e(c["detail"])}</span>' if c.get("detail") else "")
+        + "</span></li>"
+        for c in view.checks
+    )
+    checks_html = (
+        f'<div class="block"><h3>Checks</h3><ul class="checks">{checks}</ul></div>'
+        if checks
+        else ""
+    )
+    setup = "".join(
+        f"<li><code>{_e(s.get('description') or '')}</code> "
+        f'<span class="offset">{_seconds(float(s.get("seconds") or 0))}</span></li>'
+        for s in view.setup
+    ) + "".join(f'<li class="note">{_e(note)}</li>' for note in view.notes_before_steps)
+    setup_html = (
+        f'<details class="block setup"><summary>Setup ({len(view.setup)})</summary>'
+        f"<ul>{setup}</ul></details>"
+        if setup
+        else ""
+    )
+    ticks = "".join(
+        f'<a href="#step-{s.number}" class="tick{_tick_class(s, view)}" '
+        f'title="Step {s.number}"></a>'
+        for s in view.steps
+    )
+    strip = f'<nav class="strip" aria-label="Steps">{ticks}</nav>' if ticks else ""
+    goal = f'<p class="goal">{_e(view.goal)}</p>' if view.goal else ""
+    return (
+        f'<header class="summary status-{_e(view.status)}"><div class="title">'
+        f'<p class="kicker">Shain run report</p><h1>{_e(view.task)}</h1>{goal}</div>'
+        f'<div class="verdict"><span class="status">{_e(status)}</span>'
+        f'<span class="reason">{_e(view.reason)}</span>{wrong}</div>'
+        f'<dl class="facts">{facts_html}</dl>{checks_html}{setup_html}{strip}</header>'
+    )
+
+
+def _tick_class(step: StepView, view: RunView) -> str:
+    if step.number == view.failing_step:
+        return " bad now"
+    if step.failed:
+        return " bad"
+    if step.rejected:
+        return " warn"
+    return ""
+
+
+def render_page(view: RunView, pictures: Mapping[int, Picture]) -> str:
+    cards = "".join(_step_card(step, pictures.get(step.number), view) for step in view.steps)
+    if not cards:
+        cards = '<p class="empty-run">This run has no steps: it ended before the first one.</p>'
+    script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+    policy = (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>{_e(view.task)} — {_e(STATUS_WORDS.get(view.status, view.status))} — Shain"
+        f"</title><style>{STYLE}</style></head><body>"
+        f'<main data-steps="{len(view.steps)}">{_header(view)}'
+        f'<div class="steps">{cards}</div>'
+        f"<footer>Run <code>{_e(view.run_id)}</code> · made by <b>shain report</b> · "
+        "keys: <kbd>j</kbd>/<kbd>k</kbd> next/previous step · click a screenshot to enlarge"
+        f"</footer></main><script>{SCRIPT}</script></body></html>\n"
+    )
+
+
+STYLE = """
+:root{--bg:#f3f4f7;--card:#fff;--ink:#1c2230;--soft:#5d6675;--line:#e1e4ea;--accent:#ff2e6a;
+--ok:#17803d;--bad:#cf2331;--warn:#a86400;--info:#2b59c3;--code:#f5f6f9;
+font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,
+"Noto Sans CJK JP",sans-serif;color:var(--ink);background:var(--bg);line-height:1.45}
+*{box-sizing:border-box}body{margin:0}
+main{max-width:1280px;margin:0 auto;padding:20px 16px 40px}
+code,pre,kbd{font-family:ui-monospace,"SFMono-Regular","DejaVu Sans Mono",Menlo,Consolas,
+monospace;font-size:.88em}
+a{color:var(--info)}
+.summary{background:var(--card);border:1px solid var(--line);border-radius:14px;
+padding:20px 22px;margin-bottom:20px;box-shadow:0 1px 2px rgba(20,30,50,.05);
+border-top:6px solid var(--soft)}
+.status-success{border-top-color:var(--ok)}.status-failed,.status-environment_error,
+.status-bad_input{border-top-color:var(--bad)}.status-stopped{border-top-color:var(--warn)}
+.kicker{margin:0;color:var(--soft);font-size:.78rem;letter-spacing:.08em;text-transform:uppercase}
+h1{margin:2px 0 4px;font-size:1.6rem;line-height:1.2;overflow-wrap:anywhere}
+.goal{margin:0;color:var(--soft);font-size:1rem;overflow-wrap:anywhere}
+.verdict{display:flex;flex-wrap:wrap;align-items:center;gap:8px 12px;margin:14px 0}
+.status{font-weight:700;padding:3px 12px;border-radius:999px;color:#fff;background:var(--soft)}
+.status-success .status{background:var(--ok)}.status-failed .status,
+.status-environment_error .status,.status-bad_input .status{background:var(--bad)}
+.status-stopped .status{background:var(--warn)}
+.reason{flex:1 1 320px;overflow-wrap:anywhere}
+.went-wrong{font-weight:600;color:var(--bad);text-decoration:none;border:1px solid currentColor;
+padding:3px 10px;border-radius:8px;white-space:nowrap}
+.went-wrong:hover{background:#fdecee}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px;
+margin:0 0 6px}
+.facts div{background:var(--code);border-radius:10px;padding:8px 12px;min-width:0}
+dt{color:var(--soft);font-size:.74rem;text-transform:uppercase;letter-spacing:.06em}
+dd{margin:0;font-weight:600;overflow-wrap:anywhere}
+.block{margin-top:14px}.block h3,.setup summary{font-size:.95rem;margin:0 0 6px}
+.checks,.setup ul,.actions,.notes{list-style:none;margin:0;padding:0}
+.checks li{display:flex;gap:8px;padding:3px 0;overflow-wrap:anywhere}
+.mark{font-weight:700;width:1.1em;flex:none}.pass .mark{color:var(--ok)}
+.fail .mark{color:var(--bad)}
+.fail{color:var(--bad)}.detail{color:var(--soft)}
+.setup summary{cursor:pointer}.setup li{padding:2px 0;overflow-wrap:anywhere}
+.strip{display:flex;flex-wrap:wrap;gap:3px;margin-top:16px}
+.tick{width:12px;height:12px;border-radius:3px;background:#c9d6ea}
+.tick:hover{background:var(--info)}.tick.warn{background:#f0b44c}.tick.bad{background:var(--bad)}
+.tick.now{outline:2px solid var(--bad);outline-offset:1px}
+.step{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:18px;
+background:var(--card);border:1px solid var(--line);border-radius:14px;padding:14px;
+margin-bottom:16px;box-shadow:0 1px 2px rgba(20,30,50,.05);scroll-margin-top:12px}
+.step.wide{grid-template-columns:minmax(0,1fr)}
+.step.has-rejected{border-left:5px solid #f0b44c}.step.has-failed{border-left:5px solid var(--bad)}
+.step.failing{border:2px solid var(--bad);box-shadow:0 0 0 4px rgba(207,35,49,.12)}
+.step:target{box-shadow:0 0 0 4px rgba(43,89,195,.25)}
+.shot{position:relative;margin:0;border-radius:8px;overflow:hidden;background:#111;
+align-self:start;cursor:zoom-in;line-height:0}
+.step.wide .shot{cursor:zoom-out}
+.shot img{display:block;width:100%;height:auto;max-width:100%}
+.shot.empty{display:flex;align-items:center;justify-content:center;background:#e9ecf1;
+line-height:1.4;cursor:default}
+.nothing{color:var(--soft);font-style:italic}
+.overlay{position:absolute;inset:0;width:100%;height:100%;overflow:visible;pointer-events:none}
+.ov{--c:var(--accent)}.ov.trail{--c:#00d0ff}.ov.arrow{--c:#ffd23f}.ov.failed{--c:#ff9b2e}
+.overlay *{vector-effect:non-scaling-stroke;fill:none;stroke:var(--c);stroke-width:2.5px;
+stroke-linecap:round;stroke-linejoin:round}
+.overlay .head,.overlay .dot{fill:var(--c)}
+.overlay .halo *{stroke:rgba(0,0,0,.55);stroke-width:6px}.overlay .halo .head{fill:rgba(0,0,0,.55)}
+.pin{position:absolute;transform:translateY(-50%);background:rgba(20,24,32,.85);color:#fff;
+font-size:12px;line-height:1.3;padding:2px 7px;border-radius:6px;white-space:nowrap;
+pointer-events:none;max-width:45%;overflow:hidden;text-overflow:ellipsis}
+.pin.flip{transform:translate(-100%,-50%)}
+.captions{position:absolute;left:8px;bottom:8px;right:8px;display:flex;flex-wrap:wrap;gap:6px;
+line-height:1.3;pointer-events:none}
+.cap{background:rgba(20,24,32,.85);color:#fff;padding:4px 9px;border-radius:6px;font-size:13px;
+max-width:100%;overflow-wrap:anywhere;border-left:3px solid var(--accent)}
+.cap.failed{border-left-color:#ff9b2e}
+.about{min-width:0;display:flex;flex-direction:column;gap:10px}
+.about header{display:flex;flex-wrap:wrap;align-items:baseline;gap:6px 10px}
+h2{margin:0;font-size:1.15rem}h2 a{color:inherit;text-decoration:none}
+.offset{color:var(--soft);font-size:.85rem}
+.badge{font-size:.75rem;font-weight:600;padding:1px 8px;border-radius:999px;border:1px solid}
+.badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}
+.badge.solid{background:var(--bad);border-color:var(--bad);color:#fff}
+.actions li{padding:5px 0;border-bottom:1px dashed var(--line);overflow-wrap:anywhere}
+.actions li:last-child{border-bottom:0}
+.actions code{background:var(--code);padding:2px 6px;border-radius:5px}
+.actions .failed code{background:#fdecee}.actions .none{color:var(--soft);font-style:italic}
+.rejected{color:var(--warn)}.flag{font-size:.78rem;margin-left:4px;white-space:nowrap}
+.flag.bad{color:var(--bad);white-space:normal}.flag.quiet{color:var(--soft)}.flag.warn{color:var(--warn)}
+.note{color:var(--soft);font-size:.88rem;overflow-wrap:anywhere}
+.bar{display:flex;height:6px;border-radius:3px;overflow:hidden;background:var(--line)}
+.timing{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:6px;margin:0}
+.timing dd{font-weight:600;font-size:.92rem}.timing dt i{display:inline-block;width:8px;
+height:8px;border-radius:2px;margin-right:4px}
+.t-capture{background:#8a94a6}.t-model{background:#7b5cd6}.t-action{background:#2b8de0}
+.t-settle{background:#27b39b}
+.usage{margin:0;color:var(--soft);font-size:.88rem}
+details.thought,details.raw{border:1px solid var(--line);border-radius:10px;padding:6px 10px}
+details summary{cursor:pointer;font-weight:600;font-size:.9rem}
+.thought .text{margin:6px 0 2px;white-space:pre-wrap;overflow-wrap:anywhere}
+.raw pre{margin:6px 0 2px;white-space:pre-wrap;overflow-wrap:anywhere;max-height:28em;
+overflow:auto;background:var(--code);padding:8px;border-radius:6px}
+.empty-run{background:var(--card);border:1px dashed var(--line);border-radius:14px;padding:24px;
+text-align:center;color:var(--soft)}
+footer{color:var(--soft);font-size:.82rem;text-align:center;margin-top:24px;overflow-wrap:anywhere}
+kbd{border:1px solid var(--line);border-bottom-width:2px;border-radius:4px;padding:0 4px}
+@media (max-width:860px){.step{grid-template-columns:minmax(0,1fr);padding:10px}
+main{padding:10px 8px 30px}h1{font-size:1.3rem}.summary{padding:14px}
+.timing{grid-template-columns:repeat(2,minmax(0,1fr))}}
+@media (prefers-color-scheme:dark){:root{--bg:#11141a;--card:#1a1e26;--ink:#e6e9ef;
+--soft:#98a1b3;--line:#2c3240;--code:#232937;--info:#7aa2ff}
+.went-wrong:hover{background:#3a1d22}.actions .failed code{background:#3a1d22}
+.shot.empty{background:#232937}}
+@media print{:root{--bg:#fff;--card:#fff;--ink:#000;--line:#ccc;--code:#f3f3f3}
+main{max-width:none;padding:0}.summary,.step{box-shadow:none}
+.step{break-inside:avoid;page-break-inside:avoid;grid-template-columns:minmax(0,3fr) minmax(0,2fr)}
+.shot{cursor:default}.strip,footer kbd{display:none}
+details::details-content{content-visibility:visible;display:contents}
+.raw pre{max-height:none;overflow:visible}a{text-decoration:none}}
+"""
+
+SCRIPT = """
+(() => {
+  const opened = [];
+  addEventListener('beforeprint', () => {
+    document.querySelectorAll('details:not([open])').forEach((d) => {
+      d.open = true;
+      opened.push(d);
+    });
+  });
+  addEventListener('afterprint', () => opened.splice(0).forEach((d) => { d.open = false; }));
+  const steps = [...document.querySelectorAll('.step')];
+  addEventListener('keydown', (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key !== 'j' && event.key !== 'k') return;
+    const tops = steps.map((s) => s.getBoundingClientRect().top);
+    const next = event.key === 'j'
+      ? steps.find((_, i) => tops[i] > 20)
+      : steps.filter((_, i) => tops[i] < -20).pop();
+    if (next) next.scrollIntoView({block: 'start'});
+  });
+  document.querySelectorAll('.shot:not(.empty)').forEach((shot) => {
+    shot.addEventListener('click', () => shot.closest('.step').classList.toggle('wide'));
+  });
+})();
+"""

@@ -1,0 +1,94 @@
+"""Colours, the style sheet and the number formats of the log viewer, in one place."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtGui import QColor
+
+# Run and step statuses -> (text colour, pale background)
+STATUS_COLOURS: dict[str, tuple[str, str]] = {
+    "success": ("#1a7f37", "#dafbe1"),
+    "ok": ("#1a7f37", "#dafbe1"),
+    "failed": ("#cf222e", "#ffebe9"),
+    "rejected": ("#bc4c00", "#fff1e5"),
+    "stopped": ("#9a6700", "#fff8c5"),
+    "budget": ("#9a6700", "#fff8c5"),
+    "bad_input": ("#8250df", "#fbefff"),
+    "environment_error": ("#8250df", "#fbefff"),
+    "incomplete": ("#0969da", "#ddf4ff"),
+    "pending": ("#0969da", "#ddf4ff"),
+}
+NEUTRAL = ("#57606a", "#f6f8fa")
+
+# What the overlays are drawn in: a red that stands out on most screens, outlined in white.
+MARKER_COLOUR = QColor("#ff1f5a")
+OUTLINE_COLOUR = QColor(255, 255, 255, 230)
+CAPTION_BACKGROUND = QColor(20, 24, 31, 215)
+
+STYLE_SHEET = """
+QMainWindow, QWidget#page { background: #ffffff; }
+QWidget { font-size: 10pt; color: #1f2328; }
+QLabel#title { font-size: 14pt; font-weight: 600; }
+QLabel#subtle { color: #57606a; }
+QLabel#pill { border-radius: 9px; padding: 2px 10px; font-weight: 600; }
+QLabel#sectionTitle { font-weight: 600; color: #57606a; text-transform: uppercase; }
+QLabel#metricValue { font-size: 12pt; font-weight: 600; }
+QLabel#metricName { color: #57606a; font-size: 9pt; }
+QFrame#metric { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; }
+QTableView {
+    border: 1px solid #d0d7de; border-radius: 6px; gridline-color: #eaeef2;
+    selection-background-color: #0969da; selection-color: #ffffff;
+    alternate-background-color: #f6f8fa;
+}
+QHeaderView::section {
+    background: #f6f8fa; border: none; border-bottom: 1px solid #d0d7de;
+    padding: 4px 6px; font-weight: 600; color: #57606a;
+}
+QLineEdit, QComboBox { border: 1px solid #d0d7de; border-radius: 6px; padding: 4px 8px; }
+QPlainTextEdit {
+    border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa;
+    font-family: "DejaVu Sans Mono", monospace; font-size: 9pt;
+}
+QTabWidget::pane { border: none; }
+QSplitter::handle { background: #eaeef2; }
+"""
+
+
+def status_colours(status: str) -> tuple[QColor, QColor]:
+    text, background = STATUS_COLOURS.get(status, NEUTRAL)
+    return QColor(text), QColor(background)
+
+
+def pill_style(status: str) -> str:
+    text, background = STATUS_COLOURS.get(status, NEUTRAL)
+    return f"color: {text}; background: {background};"
+
+
+def seconds_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def tokens_text(tokens: int) -> str:
+    if tokens >= 10_000:
+        return f"{tokens / 1000:.0f}k"
+    if tokens >= 1000:
+        return f"{tokens / 1000:.1f}k"
+    return str(tokens)
+
+
+def cost_text(cost: float) -> str:
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+def when_text(at: float | None, short: bool = False) -> str:
+    if at is None:
+        return "–"
+    return time.strftime("%b %d %H:%M" if short else "%Y-%m-%d %H:%M:%S", time.localtime(at))
