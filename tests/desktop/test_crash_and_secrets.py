@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.runlog import read_run
-from tests.helpers import REPO, environment_without_display, left_behind
+from tests.helpers import REPO, environment_without_display, left_behind, run_shain
 
 pytestmark = pytest.mark.desktop
 
@@ -79,7 +79,13 @@ def test_secret_is_used_but_never_written(tmp_path: Path) -> None:
     assert SECRET not in stdout and SECRET not in stderr
     assert "[secret]" in stdout  # the console shows the step, masked
     (run_folder,) = (tmp_path / "runs").iterdir()
+    # What the boss reads afterwards: the report, the trajectory, `shain show --json`.
+    for command in (["report", str(run_folder)], ["export", str(run_folder)]):
+        assert run_shain(*command).returncode == 0
+    shown = run_shain("show", str(run_folder), "--json")
+    assert SECRET not in shown.stdout and "[secret]" in shown.stdout
     files = _all_bytes(run_folder)
+    assert {"report.html", "trajectory.jsonl"} <= {path.name for path, _ in files}
     assert any(path.name == "events.jsonl" for path, _ in files)
     for path, content in files:
         for needle in (SECRET.encode(), SECRET.encode("unicode_escape")):
