@@ -95,6 +95,19 @@ class ModelRetried:
 class ApprovalRequested:
     kind: ClassVar[str] = "approval_requested"
     reason: str
+    step: int | None = None
+    action: Action | None = None  # None: the model asked (a safety check), not an action
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRejected:
+    """The guard refused an action; the reason goes back to the model."""
+
+    kind: ClassVar[str] = "action_rejected"
+    step: int
+    action: Action
+    reason: str
     at: float = field(default_factory=_now)
 
 
@@ -160,6 +173,7 @@ Event = (
     | ModelRetried
     | ApprovalRequested
     | ApprovalAnswered
+    | ActionRejected
     | ActionExecuted
     | ActionFailed
     | CheckEvaluated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,14 +14,23 @@ from agent.errors import ActionError, BudgetExceeded, DesktopError, ModelOutputE
 from agent.events import (
     ActionExecuted,
     ActionFailed,
+    ActionRejected,
     Decided,
     EventBus,
     Observed,
     ReplyRejected,
     StepStarted,
 )
+from agent.guard import Guard, RuleGuard
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
+
+# Asked by the runner when the guard holds an action: (step, action, reason) -> approved?
+ActionApprover = Callable[[int, Action, str], bool]
+
+
+def _deny(step: int, action: Action, reason: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,8 @@ class Runner:
         budget: Budget = Budget(),
         settle: SettlePolicy = SettlePolicy(),
         limits: Limits = Limits(),
+        guard: Guard | None = None,
+        approve: ActionApprover | None = None,
     ) -> None:
         self.desktop = desktop
         self.policy = policy
@@ -89,6 +101,8 @@ class Runner:
         self.budget = budget
         self.settle = settle
         self.limits = limits
+        self.guard = guard or RuleGuard()
+        self.approve = approve or _deny
         self.spent = Spent()
         self._streaks = _Streaks()
 
@@ -145,6 +159,10 @@ class Runner:
                     # No boss is watching a headless run: asking means it cannot go on alone.
                     return Outcome("failed", f"needs the boss: {question}", step)
             self.stop.wait_while_paused()
+            refusal = self._guarded(step, action)
+            if refusal is not None:
+                self.history.append(StepRecord(step, decision.actions, decision.thought, refusal))
+                return self._give_up_on_actions(step)
             error, changed = self._act(step, action, reference)
             if error is not None:
                 self.history.append(StepRecord(step, decision.actions, decision.thought, error))
@@ -186,6 +204,23 @@ class Runner:
             )
         )
         return decision
+
+    def _guarded(self, step: int, action: Action) -> str | None:
+        """Why the action may not run (rejected, or not approved), or None to run it."""
+        verdict = self.guard.check(action)
+        match verdict.outcome:
+            case "allow":
+                return None
+            case "reject":
+                self.bus.emit(ActionRejected(step, action, verdict.reason))
+                refusal = f"{describe_action(action)} was rejected: {verdict.reason}"
+            case "ask":
+                if self.approve(step, action, verdict.reason):
+                    return None
+                refusal = f"the boss did not approve {describe_action(action)}: {verdict.reason}"
+        self._streaks.failed_actions += 1
+        self._streaks.last_error = refusal
+        return refusal
 
     def _act(self, step: int, action: Action, reference: Fingerprint) -> tuple[str | None, bool]:
         """Execute and settle; returns (error, whether the screen changed)."""

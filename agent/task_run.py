@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.actions import Action
 from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
@@ -29,6 +30,7 @@ from agent.events import (
     RunStarted,
     SetupDone,
 )
+from agent.guard import RuleGuard
 from agent.loop import Budget, Limits, Outcome, Runner, Spent
 from agent.policy.client import ModelClient, RetryNotice
 from agent.policy.factory import model_policy
@@ -152,6 +154,8 @@ class TaskSession:
                         budget.max_cost_usd,
                     ),
                     limits=limits,
+                    guard=RuleGuard(task.guard),
+                    approve=self._approve_action,
                 )
                 self.spent = runner.spent
                 outcome = runner.run()
@@ -209,13 +213,19 @@ class TaskSession:
 
         return ScriptedPolicy(steps, self.stop, display, model_for), limits
 
-    def _approve(self, checks: tuple[SafetyCheck, ...]) -> bool:
-        """Headless, the task file answers the model's safety checks (deny by default)."""
-        reason = "; ".join(f"{check.code}: {check.message}" for check in checks)
-        self.bus.emit(ApprovalRequested(f"the model raised safety checks: {reason}"))
-        approved = self.loaded.task.safety_checks == "approve"
+    def _answer(self, reason: str, step: int | None = None, action: Action | None = None) -> bool:
+        """Headless, the task file answers what needs the boss (deny by default)."""
+        self.bus.emit(ApprovalRequested(reason, step, action))
+        approved = self.loaded.task.approvals == "approve"
         self.bus.emit(ApprovalAnswered(approved, "task file"))
         return approved
+
+    def _approve_action(self, step: int, action: Action, reason: str) -> bool:
+        return self._answer(reason, step, action)
+
+    def _approve(self, checks: tuple[SafetyCheck, ...]) -> bool:
+        reason = "; ".join(f"{check.code}: {check.message}" for check in checks)
+        return self._answer(f"the model raised safety checks: {reason}")
 
     def _retried(self, notice: RetryNotice) -> None:
         self.bus.emit(ModelRetried(notice.attempt, notice.reason, notice.wait_seconds))

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from agent.errors import TaskFileError
+from agent.guard import GuardRules
 from agent.taskfile_items import (
     ITEM_KINDS,
     Check,
@@ -50,10 +51,14 @@ class Task(TaskModel):
     secrets: Annotated[
         list[SecretName], Field(default_factory=list, description="environment variable names")
     ]
-    safety_checks: Annotated[
+    approvals: Annotated[
         Literal["deny", "approve"],
-        Field(description="what a headless run answers when the model asks for approval"),
+        Field(
+            description="what a headless run answers when the guard or the model asks for the "
+            "boss's approval"
+        ),
     ] = "deny"
+    guard: GuardRules = GuardRules()
 
     @model_validator(mode="after")
     def _has_work(self) -> Task:

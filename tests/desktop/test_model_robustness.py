@@ -196,7 +196,7 @@ def test_safety_checks_are_answered_by_the_task_file(
         ),
         responses_message("All done."),
     )
-    task = TASK if answer == "deny" else TASK + "safety_checks: approve\n"
+    task = TASK if answer == "deny" else TASK + "approvals: approve\n"
     code, data, _ = _run(tmp_path, server.base_url, "--policy", "openai-cua", task_text=task)
     record = read_run(_folder(data))
     (asked,) = record.events_of("approval_requested")

@@ -229,7 +229,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     message = error_of(tmp_path, "name: t\ngoal: g\nstpes:\n  - wait: 1\n")
     assert message == (
         "3: unknown key 'stpes' (expected one of name, goal, setup, steps, checks, budget,"
-        " vars, secrets, safety_checks)"
+        " vars, secrets, approvals, guard)"
     )
 
 

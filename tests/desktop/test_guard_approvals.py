@@ -1,0 +1,73 @@
+"""The guard on a real screen: a destructive command typed into xterm waits for approval;
+headless, the task file answers; a denial means not one key reaches the screen."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.desktop.virtual_display import VirtualDisplay
+from agent.runlog import read_run
+from agent.task_run import TaskSession
+from agent.taskfile import load_task_text
+
+pytestmark = pytest.mark.desktop
+
+TASK = """\
+name: guarded
+setup:
+  - launch: xterm -title guarded-terminal
+  - wait_for: {{window: guarded-terminal, timeout: 20}}
+steps:
+  - type: "{command}\\n"
+checks:
+  - file_exists: {{path: "{{workdir}}/done.txt"}}
+{approvals}
+"""
+
+
+def _run(tmp_path: Path, environment: dict[str, str], command: str, approvals: str = "") -> tuple:  # type: ignore[type-arg]
+    from pynput import keyboard
+
+    work = tmp_path / "work"
+    work.mkdir()
+    text = TASK.format(command=command, approvals=approvals)
+    loaded = load_task_text(text, "guarded.yaml", builtins={"workdir": str(work)})
+    presses: list[float] = []
+    listener = keyboard.Listener(on_press=lambda *_: presses.append(time.monotonic()))
+    listener.start()
+    listener.wait()
+    session = TaskSession(loaded, runs_dir=tmp_path / "runs", environment=environment, workdir=work)
+    result = session.run()
+    time.sleep(0.2)
+    listener.stop()
+    listener.join(timeout=2)
+    return result, presses, read_run(result.run_folder)
+
+
+def test_rm_rf_is_held_and_a_denial_types_nothing(
+    virtual_display: VirtualDisplay, app_environment: dict[str, str], tmp_path: Path
+) -> None:
+    result, presses, record = _run(tmp_path, app_environment, "rm -rf ~/important")
+    assert result.exit_code == 1
+    assert "the boss did not approve type 'rm -rf ~/important" in result.reason
+    assert presses == []  # not one character of it reached the screen
+    (asked,) = record.events_of("approval_requested")
+    assert asked["action"]["text"] == "rm -rf ~/important\n"
+    assert "rm -rf deletes files for good" in asked["reason"]
+    (answer,) = record.events_of("approval_answered")
+    assert answer == {**answer, "approved": False, "by": "task file"}
+    assert record.events_of("action_executed") == []
+
+
+def test_an_approved_command_runs(
+    virtual_display: VirtualDisplay, app_environment: dict[str, str], tmp_path: Path
+) -> None:
+    command = f"echo sudo is only a word here > {tmp_path / 'work' / 'done.txt'}"
+    result, presses, record = _run(tmp_path, app_environment, command, "approvals: approve")
+    assert result.exit_code == 0, result.reason
+    assert (tmp_path / "work" / "done.txt").read_text() == "sudo is only a word here\n"
+    assert len(presses) >= len(command)
+    assert [e["approved"] for e in record.events_of("approval_answered")] == [True]
