@@ -40,6 +40,7 @@ DANGEROUS_HOTKEYS: dict[frozenset[str], str] = {
     frozenset({"ctrl", "alt", "delete"}): "ctrl+alt+delete can log out or reboot",
     frozenset({"ctrl", "alt", "backspace"}): "ctrl+alt+backspace can kill the X server",
     frozenset({"super", "l"}): "super+l locks the screen",
+    frozenset({"ctrl", "alt", "escape"}): "ctrl+alt+escape is the boss's stop hotkey",
     **{
         frozenset({"ctrl", "alt", f"f{n}"}): f"ctrl+alt+f{n} switches away from this screen"
         for n in range(1, 13)

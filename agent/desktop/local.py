@@ -1,7 +1,8 @@
 """LocalDesktop: the real screen, through mss (capture), pyautogui and pynput (input).
 
-The only module that imports mss, pyautogui and pynput; they are imported when a desktop is
-opened, not at import time, because without a display they raise (or exit) on import.
+The only module that drives mss, pyautogui and pynput's controller (boss_input.py listens with
+pynput); they are imported when a desktop is opened, not at import time, because without a
+display they raise (or exit) on import.
 Works wherever those libraries do; X11-only helpers live in their own modules.
 """
 
@@ -31,6 +32,7 @@ from agent.actions import (
     Wait,
     check_on_screen,
 )
+from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.keys import MODIFIERS, executor_key_name
 from agent.desktop.protocol import Frame
 from agent.errors import DesktopError, EnvironmentProblem, Stopped
@@ -95,7 +97,13 @@ def _import_pyautogui(display: str | None) -> ModuleType:
 class LocalDesktop:
     """The screen this process can see, one monitor of it. Use as a context manager."""
 
-    def __init__(self, *, monitor: int | None = None, display: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        monitor: int | None = None,
+        display: str | None = None,
+        injection: InjectionWindow | None = None,
+    ) -> None:
         self._gui: Any = _import_pyautogui(display)
         import mss
 
@@ -122,6 +130,8 @@ class LocalDesktop:
         self._held_buttons: set[str] = set()
         self._typer: _CharacterTyper | None = None
         self.last_input_at: float | None = None  # monotonic time of the last injected event
+        # Says what the agent is injecting, so a BossWatcher can tell the boss's input apart.
+        self.injection = injection if injection is not None else InjectionWindow()
         atexit.register(self.release_held_keys)
 
     def __enter__(self) -> LocalDesktop:
@@ -155,7 +165,8 @@ class LocalDesktop:
         check_on_screen(action, self._size)
         stop.raise_if_stopped()
         try:
-            self._execute(action, stop)
+            with self.injection.active(action, self.to_input):
+                self._execute(action, stop)
         except Stopped:
             self.release_held_keys()
             raise
@@ -182,7 +193,7 @@ class LocalDesktop:
                 self._held_buttons.add(button)
                 try:
                     for point in path[1:]:
-                        stop.raise_if_stopped()
+                        stop.wait_while_paused()
                         gui.moveTo(*self.to_input(point.x, point.y))
                 finally:
                     gui.mouseUp(button=button)
@@ -206,7 +217,7 @@ class LocalDesktop:
     def _type(self, text: str, stop: StopToken) -> None:
         # One character at a time, so that a stop lands within a character or two.
         for index, character in enumerate(text):
-            stop.raise_if_stopped()
+            stop.wait_while_paused()  # the boss took over: hold here, or stop
             if character in _PYAUTOGUI_CHARACTERS:
                 self._gui.press(_TYPED_AS.get(character, character))
             else:
