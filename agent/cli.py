@@ -121,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="default: <run folder>/report.html")
     report.add_argument("--runs-dir", type=Path)
 
+    tray = commands.add_parser(
+        "tray",
+        help="the tray icon: new tasks, the queue, pause and stop (shain tray --help)",
+        add_help=False,  # its options are the tray app's own: --help shows them
+    )
+    tray.add_argument("tray_arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
     logs = commands.add_parser("logs", help="browse run logs in a window (follows live runs)")
     logs.add_argument("run", nargs="?", help="a run id, a prefix, a run folder, or 'last'")
     logs.add_argument("--runs-dir", type=Path)
@@ -364,15 +371,27 @@ def _command_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _need_a_desktop(what: str) -> None:
+    if not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        # Qt aborts the process without a display instead of raising.
+        raise EnvironmentProblem(f"no display: {what} needs a desktop session")
+
+
 def _command_logs(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or default_runs_dir()
     run = find_run(args.run, runs_dir) if args.run else None
-    if not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
-        # Qt aborts the process without a display instead of raising.
-        raise EnvironmentProblem("no display: the log viewer needs a desktop session")
+    _need_a_desktop("the log viewer")
     from ui.log_viewer import main as log_viewer  # the core never imports Qt; this is ui
 
     return log_viewer(run, runs_dir)
+
+
+def _command_tray(args: argparse.Namespace) -> int:
+    if not {"-h", "--help"} & set(args.tray_arguments):
+        _need_a_desktop("the tray app")
+    from ui.tray.app import main as tray
+
+    return tray(args.tray_arguments)
 
 
 def _command_schema(_: argparse.Namespace) -> int:
@@ -383,7 +402,12 @@ def _command_schema(_: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["tray"]:
+        # Everything after `tray` is the tray app's own (argparse would take --help itself).
+        args = argparse.Namespace(command="tray", tray_arguments=arguments[1:])
+    else:
+        args = _parser().parse_args(arguments)
     handlers = {
         "run": _command_run,
         "runs": _command_runs,
@@ -391,6 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _command_schema,
         "export": _command_export,
         "logs": _command_logs,
+        "tray": _command_tray,
         "report": _command_report,
     }
     try:

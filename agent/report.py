@@ -23,6 +23,7 @@ from PIL import Image
 
 from agent.geometry import Size
 from agent.report_page import render_page
+from agent.run_steps import StepFolder, StepInfo
 from agent.runlog import RunRecord, read_run
 
 # Embedded screenshots: the long side at most this, at this JPEG quality (a busy 1080p desktop
@@ -46,42 +47,6 @@ class Picture:
 
 
 @dataclass
-class StepView:
-    """Everything the log says about one step."""
-
-    number: int
-    started_at: float | None = None
-    frame: str | None = None
-    capture_seconds: float | None = None
-    decide_seconds: float | None = None
-    thought: str = ""
-    raw_reply: str = ""
-    actions: list[dict[str, Any]] = field(default_factory=list)  # as decided
-    executed: list[dict[str, Any]] = field(default_factory=list)  # action_executed events
-    failed: list[dict[str, Any]] = field(default_factory=list)  # action_failed events
-    rejected: list[str] = field(default_factory=list)  # reply_rejected errors
-    notes: list[str] = field(default_factory=list)  # retries and approvals during the step
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-
-    @property
-    def action_seconds(self) -> float:
-        return sum(float(event.get("action_seconds") or 0) for event in self.executed)
-
-    @property
-    def settle_seconds(self) -> float:
-        return sum(float(event.get("settle_seconds") or 0) for event in self.executed)
-
-    @property
-    def drawn_actions(self) -> list[dict[str, Any]]:
-        """The actions to draw: as decided, or as executed when no decision was logged."""
-        if self.actions:
-            return self.actions
-        return [e["action"] for e in [*self.executed, *self.failed] if "action" in e]
-
-
-@dataclass
 class RunView:
     """A run as the report shows it."""
 
@@ -100,7 +65,7 @@ class RunView:
     cost_usd: float
     checks: list[dict[str, Any]]
     setup: list[dict[str, Any]]
-    steps: list[StepView]
+    steps: list[StepInfo]
     failing_step: int | None
     notes_before_steps: list[str] = field(default_factory=list)
 
@@ -109,67 +74,7 @@ def _number(value: Any, default: float = 0.0) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
-def _steps_of(events: list[dict[str, Any]]) -> tuple[list[StepView], list[str]]:
-    steps: dict[int, StepView] = {}
-    current: StepView | None = None
-    before_steps: list[str] = []
-
-    def step_of(event: dict[str, Any]) -> StepView | None:
-        number = event.get("step")
-        if not isinstance(number, int):
-            return current
-        if number not in steps:
-            steps[number] = StepView(number)
-        return steps[number]
-
-    for event in events:
-        kind = event.get("kind")
-        if kind == "step_started":
-            current = step_of(event)
-            if current is not None:
-                current.started_at = _number(event.get("at"), 0.0) or None
-            continue
-        view = step_of(event)
-        match kind:
-            case "observed" if view is not None:
-                view.frame = event.get("frame") if isinstance(event.get("frame"), str) else None
-                view.capture_seconds = _number(event.get("capture_seconds"))
-            case "decided" if view is not None:
-                view.actions = [a for a in event.get("actions") or [] if isinstance(a, dict)]
-                view.thought = str(event.get("thought") or "")
-                view.raw_reply = str(event.get("raw_reply") or "")
-                view.decide_seconds = _number(event.get("decide_seconds"))
-                view.input_tokens += int(_number(event.get("input_tokens")))
-                view.output_tokens += int(_number(event.get("output_tokens")))
-                view.cost_usd += _number(event.get("cost_usd"))
-            case "reply_rejected" if view is not None:
-                view.rejected.append(str(event.get("error") or "unusable reply"))
-                view.decide_seconds = _number(event.get("decide_seconds"))
-            case "action_executed" if view is not None:
-                view.executed.append(event)
-            case "action_failed" if view is not None:
-                view.failed.append(event)
-            case "model_retried" | "approval_requested" | "approval_answered":
-                note = _note(event)
-                (view.notes if view is not None else before_steps).append(note)
-    return sorted(steps.values(), key=lambda step: step.number), before_steps
-
-
-def _note(event: dict[str, Any]) -> str:
-    match event.get("kind"):
-        case "model_retried":
-            wait = _number(event.get("wait_seconds"))
-            return f"model retried (attempt {event.get('attempt')}, waited {wait:.1f}s): " + str(
-                event.get("reason") or ""
-            )
-        case "approval_requested":
-            return f"approval requested: {event.get('reason') or ''}"
-        case _:
-            answer = "approved" if event.get("approved") else "denied"
-            return f"{answer} by {event.get('by') or 'someone'}"
-
-
-def failing_step(steps: list[StepView], status: str) -> int | None:
+def failing_step(steps: list[StepInfo], status: str) -> int | None:
     """The step where the run went wrong: the first failed action or rejected reply, or the
     last step of a run that did not succeed."""
     for step in steps:
@@ -181,10 +86,11 @@ def failing_step(steps: list[StepView], status: str) -> int | None:
 
 
 def run_view(record: RunRecord) -> RunView:
-    started = next(iter(record.events_of("run_started")), {})
-    finished = next(iter(record.events_of("run_finished")), {})
+    folder = StepFolder.of(record.events)
+    started = folder.progress.started or {}
+    finished = folder.progress.finished or {}
     summary = record.summary or {}
-    steps, before_steps = _steps_of(record.events)
+    steps = folder.in_number_order()
     screen_data = started.get("screen")
     screen = None
     if isinstance(screen_data, dict):
@@ -198,7 +104,7 @@ def run_view(record: RunRecord) -> RunView:
         reason = str(summary.get("reason") or finished.get("reason") or "")
     checks = summary.get("checks") or [
         {"check": e.get("description"), "passed": e.get("passed"), "detail": e.get("detail")}
-        for e in record.events_of("check_evaluated")
+        for e in folder.progress.checks
     ]
     seconds = summary.get("seconds", finished.get("seconds"))
     if seconds is None and started.get("at") and record.events:
@@ -220,10 +126,10 @@ def run_view(record: RunRecord) -> RunView:
         ),
         cost_usd=_number(summary.get("cost_usd"), sum(s.cost_usd for s in steps)),
         checks=[c for c in checks if isinstance(c, dict)],
-        setup=record.events_of("setup_done"),
+        setup=folder.progress.setup,
         steps=steps,
         failing_step=failing_step(steps, status),
-        notes_before_steps=before_steps,
+        notes_before_steps=folder.progress.notes_before_steps,
     )
 
 
@@ -264,7 +170,7 @@ def embed_frame(path: Path, budget: int) -> Picture | None:
     return Picture(uri, width, height)
 
 
-def embed_frames(folder: Path, steps: list[StepView]) -> dict[int, Picture]:
+def embed_frames(folder: Path, steps: list[StepInfo]) -> dict[int, Picture]:
     """Step number -> its embedded frame; identical frames are encoded once."""
     paths = {
         step.number: path

@@ -16,14 +16,14 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import describe_action, parse_action
-from agent.errors import ActionError
+from agent.formatting import duration_text
 from agent.geometry import Size
 from agent.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
 from agent.report_assets import SCRIPT, STYLE
+from agent.run_steps import StepInfo, describe_logged
 
 if TYPE_CHECKING:
-    from agent.report import Picture, RunView, StepView
+    from agent.report import Picture, RunView
 
 STATUS_WORDS = {
     "success": "Succeeded",
@@ -44,19 +44,6 @@ def _n(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    if value < 60:
-        return f"{value:.2f} s"
-    minutes, rest = divmod(round(value), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
 def _when(at: float | None) -> str:
     if not at:
         return "–"
@@ -66,13 +53,6 @@ def _when(at: float | None) -> str:
 
 def _cost(value: float) -> str:
     return f"${value:.4f}" if value else "$0"
-
-
-def _describe(action: Mapping[str, Any]) -> str:
-    try:
-        return describe_action(parse_action(action))
-    except ActionError:
-        return json.dumps(dict(action), ensure_ascii=False)
 
 
 def _pretty(raw: str) -> str:
@@ -121,7 +101,7 @@ def _scroll_words(arrow: Arrow) -> str:
 def overlay_markup(
     actions: list[dict[str, Any]], failed: list[dict[str, Any]], screen: Size
 ) -> tuple[str, str, str]:
-    """(SVG elements, label pins, captions) for a step's actions."""
+    """(SVG elements, label pins, captions) for a step's actions; those in `failed` failed."""
     unit = max(screen.width, screen.height) / 1920
     ring = 26 * unit
     shapes: list[str] = []
@@ -129,7 +109,7 @@ def overlay_markup(
     captions: list[str] = []
     drawn: list[tuple[int, Overlay, bool]] = []
     for index, action in enumerate(actions):
-        broken = any(event.get("action") == action for event in failed)
+        broken = action in failed
         drawn += [(index, overlay, broken) for overlay in overlays_of_logged(action)]
     numbered = len(actions) > 1
     for index, overlay, broken in drawn:
@@ -185,11 +165,11 @@ def overlay_markup(
 # ---- pieces of the page
 
 
-def _shot(step: StepView, picture: Picture | None, screen: Size | None) -> str:
+def _shot(step: StepInfo, picture: Picture | None, screen: Size | None) -> str:
     screen = screen or (Size(picture.width, picture.height) if picture else None)
     svg = pins = captions = ""
     if screen is not None:
-        shapes, pins, captions = overlay_markup(step.drawn_actions, step.failed, screen)
+        shapes, pins, captions = overlay_markup(step.drawn_actions, step.failed_actions, screen)
         svg = (
             f'<svg class="overlay" viewBox="0 0 {screen.width} {screen.height}" '
             f'preserveAspectRatio="none" aria-hidden="true">{shapes}</svg>'
@@ -210,7 +190,7 @@ def _shot(step: StepView, picture: Picture | None, screen: Size | None) -> str:
     )
 
 
-def _timing(step: StepView) -> str:
+def _timing(step: StepInfo) -> str:
     parts = [
         ("capture", step.capture_seconds or 0.0),
         ("model", step.decide_seconds or 0.0),
@@ -224,37 +204,39 @@ def _timing(step: StepView) -> str:
         if value > 0
     )
     cells = "".join(
-        f'<div><dt><i class="t-{name}"></i>{name}</dt><dd>{_seconds(value)}</dd></div>'
+        f'<div><dt><i class="t-{name}"></i>{name}</dt><dd>{duration_text(value)}</dd></div>'
         for name, value in parts
     )
     return f'<div class="bar" aria-hidden="true">{bar}</div><dl class="timing">{cells}</dl>'
 
 
-def _action_lines(step: StepView) -> str:
+def _action_lines(step: StepInfo) -> str:
     lines = []
     for action in step.actions or step.drawn_actions:
-        text = _describe(action)
-        failure = next((e for e in step.failed if e.get("action") == action), None)
-        done = next((e for e in step.executed if e.get("action") == action), None)
+        text = describe_logged(action)
+        failure = next((o for o in step.failures if o.action == action), None)
+        done = next((o for o in step.executed if o.action == action), None)
         if failure is not None:
-            note = f'<span class="flag bad">failed: {_e(failure.get("error") or "")}</span>'
+            note = f'<span class="flag bad">failed: {_e(failure.error)}</span>'
             lines.append(f'<li class="failed"><code>{_e(text)}</code> {note}</li>')
             continue
         flags = []
         if done is not None:
-            if not done.get("screen_changed"):
+            if not done.screen_changed:
                 flags.append('<span class="flag quiet">screen unchanged</span>')
-            if not done.get("settled", True):
+            if not done.settled:
                 flags.append('<span class="flag warn">did not settle</span>')
         lines.append(f"<li><code>{_e(text)}</code> {''.join(flags)}</li>")
-    for error in step.rejected:
-        lines.append(f'<li class="rejected"><b>Reply rejected:</b> {_e(error)}</li>')
+    for error in step.rejections:
+        lines.append(
+            f'<li class="rejected"><b>Reply rejected:</b> {_e(error or "unusable reply")}</li>'
+        )
     if not lines:
         lines.append('<li class="none">no action</li>')
     return '<ul class="actions">' + "".join(lines) + "</ul>"
 
 
-def _step_card(step: StepView, picture: Picture | None, view: RunView) -> str:
+def _step_card(step: StepInfo, picture: Picture | None, view: RunView) -> str:
     classes = ["step"]
     badges = []
     if step.failed:
@@ -269,7 +251,7 @@ def _step_card(step: StepView, picture: Picture | None, view: RunView) -> str:
         badges.append('<span class="badge bad solid">went wrong here</span>')
     offset = ""
     if step.started_at and view.started_at:
-        offset = f'<span class="offset">+{_seconds(step.started_at - view.started_at)}</span>'
+        offset = f'<span class="offset">+{duration_text(step.started_at - view.started_at)}</span>'
     usage = ""
     if step.input_tokens or step.output_tokens or step.cost_usd:
         usage = (
@@ -310,7 +292,7 @@ def _header(view: RunView) -> str:
             f"{words} step {view.failing_step} ↓</a>"
         )
     facts = [
-        ("Duration", _seconds(view.seconds)),
+        ("Duration", duration_text(view.seconds)),
         ("Steps", f"{view.steps_count:,}"),
         ("Tokens", f"{view.input_tokens:,} in · {view.output_tokens:,} out"),
         ("Cost", _cost(view.cost_usd)),
@@ -333,7 +315,7 @@ def _header(view: RunView) -> str:
     )
     setup = "".join(
         f"<li><code>{_e(s.get('description') or '')}</code> "
-        f'<span class="offset">{_seconds(float(s.get("seconds") or 0))}</span></li>'
+        f'<span class="offset">{duration_text(float(s.get("seconds") or 0))}</span></li>'
         for s in view.setup
     ) + "".join(f'<li class="note">{_e(note)}</li>' for note in view.notes_before_steps)
     setup_html = (
@@ -358,7 +340,7 @@ def _header(view: RunView) -> str:
     )
 
 
-def _tick_class(step: StepView, view: RunView) -> str:
+def _tick_class(step: StepInfo, view: RunView) -> str:
     if step.number == view.failing_step:
         return " bad now"
     if step.failed:

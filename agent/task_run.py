@@ -16,6 +16,7 @@ from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
 from agent.config import MODEL_POLICIES, Profile
+from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import fingerprint, wait_until_settled
 from agent.errors import AgentError, UnsupportedError
@@ -100,8 +101,10 @@ class TaskSession:
         profile: Profile | None = None,
         model_environ: Mapping[str, str] | None = None,
         replay: Path | None = None,
+        injection: InjectionWindow | None = None,
     ) -> None:
         self.replay = replay
+        self.injection = injection  # shared with a BossWatcher, which then knows our input
         self.loaded = loaded
         self.monitor = monitor
         self.profile = profile or Profile(policy="scripted")
@@ -128,7 +131,9 @@ class TaskSession:
         try:
             policy, limits = self._policy()
             display = self.environment.get("DISPLAY")
-            with LocalDesktop(monitor=self.monitor, display=display) as desktop:
+            with LocalDesktop(
+                monitor=self.monitor, display=display, injection=self.injection
+            ) as desktop:
                 task = self.loaded.task
                 self.bus.emit(
                     RunStarted(

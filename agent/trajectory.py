@@ -14,60 +14,39 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agent.run_steps import ActionOutcome, StepFolder
 from agent.runlog import RunRecord
 
 
 def trajectory_steps(record: RunRecord) -> Iterator[dict[str, Any]]:
     """The run's steps in order, each gathered from its events."""
-    steps: dict[int, dict[str, Any]] = {}
-
-    def step(number: int, at: float) -> dict[str, Any]:
-        return steps.setdefault(
-            number,
-            {
-                "step": number,
-                "timestamp": at,
-                "screenshot": None,
-                "thought": "",
-                "actions": [],
-                "raw_reply": "",
-                "usage": {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0},
-                "results": [],
-                "rejected": None,
+    for step in StepFolder.of(record.events).in_number_order():
+        yield {
+            "step": step.number,
+            "timestamp": step.started_at if step.started_at is not None else 0.0,
+            "screenshot": str(record.folder / step.frame) if step.frame else None,
+            "thought": step.thought,
+            "actions": step.actions,
+            "raw_reply": step.raw_reply,
+            "usage": {
+                "input_tokens": step.input_tokens,
+                "output_tokens": step.output_tokens,
+                "cost_usd": step.cost_usd,
             },
-        )
+            "results": [_result(outcome) for outcome in step.outcomes],
+            "rejected": step.rejections[-1] if step.rejections else None,
+        }
 
-    for event in record.events:
-        number = event.get("step")
-        if not isinstance(number, int):
-            continue
-        entry = step(number, float(event.get("at", 0.0)))
-        match event.get("kind"):
-            case "observed":
-                entry["screenshot"] = str(record.folder / event["frame"])
-            case "decided":
-                entry["thought"] = event.get("thought", "")
-                entry["actions"] = event.get("actions", [])
-                entry["raw_reply"] = event.get("raw_reply", "")
-                entry["usage"] = {
-                    key: event.get(key, 0) for key in ("input_tokens", "output_tokens", "cost_usd")
-                }
-            case "action_executed":
-                entry["results"].append(
-                    {
-                        "action": event["action"],
-                        "ok": True,
-                        "action_seconds": event["action_seconds"],
-                        "settle_seconds": event["settle_seconds"],
-                    }
-                )
-            case "action_failed":
-                entry["results"].append(
-                    {"action": event["action"], "ok": False, "error": event["error"]}
-                )
-            case "reply_rejected":
-                entry["rejected"] = event["error"]
-    yield from (steps[number] for number in sorted(steps))
+
+def _result(outcome: ActionOutcome) -> dict[str, Any]:
+    if not outcome.ok:
+        return {"action": outcome.action, "ok": False, "error": outcome.error}
+    return {
+        "action": outcome.action,
+        "ok": True,
+        "action_seconds": outcome.action_seconds,
+        "settle_seconds": outcome.settle_seconds,
+    }
 
 
 def write_trajectory(record: RunRecord, output: Path) -> int:

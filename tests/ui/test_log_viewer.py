@@ -18,13 +18,13 @@ from pytestqt.qtbot import QtBot
 
 from agent.geometry import Point
 from agent.overlays import Marker
+from agent.run_steps import FAILED, REJECTED, StepFolder
 from tests.helpers import ARTIFACTS
 from tests.ui.conftest import BUTTON, CLICK, RealRuns
 from ui.log_viewer import build_window, main
 from ui.log_viewer.overlay_painter import render_annotated
 from ui.log_viewer.run_view import RunView
 from ui.log_viewer.runs_model import STATUS_ROLE
-from ui.log_viewer.steps import FAILED, REJECTED, StepFolder
 from ui.log_viewer.style import MARKER_COLOUR
 from ui.log_viewer.tail import EventTail
 from ui.log_viewer.window import LogViewerWindow

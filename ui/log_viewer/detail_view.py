@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.formatting import duration_text
 from agent.overlays import Overlay, overlays_of_logged
+from agent.run_steps import StepInfo
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
 from ui.log_viewer.screenshot_view import ScreenshotView
-from ui.log_viewer.steps import StepInfo
-from ui.log_viewer.style import cost_text, pill_style, seconds_text, tokens_text
+from ui.log_viewer.style import cost_text, pill_style, tokens_text
 
 METRICS = ("Capture", "Model", "Action", "Settle", "Tokens in / out", "Cost")
 
@@ -110,10 +111,10 @@ class StepDetail(QWidget):
         self.pill.setStyleSheet(pill_style(step.status))
         self.pill.show()
         values = (
-            seconds_text(step.capture_seconds),
-            seconds_text(step.decide_seconds),
-            seconds_text(step.action_seconds) if step.executed else "–",
-            seconds_text(step.settle_seconds) if step.executed else "–",
+            duration_text(step.capture_seconds),
+            duration_text(step.decide_seconds),
+            duration_text(step.action_seconds) if step.executed else "–",
+            duration_text(step.settle_seconds) if step.executed else "–",
             f"{tokens_text(step.input_tokens)} / {tokens_text(step.output_tokens)}",
             cost_text(step.cost_usd),
         )

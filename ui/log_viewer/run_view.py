@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.formatting import duration_text
+from agent.run_steps import StepInfo
 from ui.log_viewer.detail_view import StepDetail
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
 from ui.log_viewer.row_table import RowTable
 from ui.log_viewer.step_model import ProblemFilter, StepsModel
-from ui.log_viewer.steps import StepInfo
-from ui.log_viewer.style import cost_text, pill_style, seconds_text, tokens_text, when_text
+from ui.log_viewer.style import cost_text, pill_style, tokens_text, when_text
 from ui.log_viewer.tail import EventTail
 
 POLL_MILLISECONDS = 500
@@ -188,7 +189,7 @@ class RunView(QWidget):
         parts = [
             when_text(started.get("at")),
             str(started.get("policy") or ""),
-            f"{seconds_text(finished.get('seconds'))}" if finished else "still going",
+            f"{duration_text(finished.get('seconds'))}" if finished else "still going",
             f"{tokens_text(tokens)} tokens",
             cost_text(cost),
         ]

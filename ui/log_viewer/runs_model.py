@@ -13,10 +13,10 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from agent.formatting import duration_text
 from ui.log_viewer.runs import RunRow, read_row, run_folders
 from ui.log_viewer.style import (
     cost_text,
-    seconds_text,
     status_colours,
     tokens_text,
     when_text,
@@ -131,7 +131,7 @@ def _display(row: RunRow, column: int) -> str:
         case 2:
             return when_text(row.started_at, short=True)
         case 3:
-            return seconds_text(row.seconds)
+            return duration_text(row.seconds)
         case 4:
             return str(row.steps)
         case 5:

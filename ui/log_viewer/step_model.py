@@ -15,8 +15,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
-from ui.log_viewer.steps import StepFolder, StepInfo
-from ui.log_viewer.style import seconds_text, status_colours
+from agent.formatting import duration_text
+from agent.run_steps import StepFolder, StepInfo
+from ui.log_viewer.style import status_colours
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 10
 COLUMNS = ("Step", "Action", "Duration", "Status")
@@ -99,7 +100,7 @@ def _display(step: StepInfo, column: int) -> str:
         case 1:
             return "\n".join(step.action_lines)
         case 2:
-            return seconds_text(step.seconds)
+            return duration_text(step.seconds)
         case _:
             return step.status
 

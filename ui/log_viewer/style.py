@@ -1,4 +1,4 @@
-"""Colours, the style sheet and the number formats of the log viewer, in one place."""
+"""Colours, the style sheet and the number formats of the log viewer (durations: agent)."""
 
 from __future__ import annotations
 
@@ -63,17 +63,6 @@ def status_colours(status: str) -> tuple[QColor, QColor]:
 def pill_style(status: str) -> str:
     text, background = STATUS_COLOURS.get(status, NEUTRAL)
     return f"color: {text}; background: {background};"
-
-
-def seconds_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"
 
 
 def tokens_text(tokens: int) -> str:

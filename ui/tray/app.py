@@ -1,0 +1,268 @@
+"""`shain tray`: the tray icon and its menu, or an always-on-top window where there is no tray.
+
+New task… puts a task on the queue; one runs at a time on a worker thread. The icon follows the
+run's events (through the QtBridge) and pauses; the boss's Stop and Pause only set the running
+worker's StopToken. A notification says when a task has ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+
+from agent.config import load_config, resolve_profile
+from agent.desktop.boss_input import DEFAULT_HOTKEY
+from agent.errors import AgentError
+from agent.events import Event
+from agent.runlog import default_runs_dir
+from ui.tray.bridge import QtBridge
+from ui.tray.control_window import ControlWindow
+from ui.tray.icons import state_icon
+from ui.tray.queue import QueuedTask, TaskQueue
+from ui.tray.request import TaskRequest, make_request
+from ui.tray.state import TrayState, TrayStatus
+from ui.tray.task_dialog import TaskDialog
+from ui.tray.worker import TaskWorker, WorkerOutcome
+
+QUIT_WAIT_SECONDS = 15.0
+
+
+class TrayApp(QObject):
+    def __init__(
+        self,
+        runs_dir: Path,
+        *,
+        hotkey: str = DEFAULT_HOTKEY,
+        use_tray: bool | None = None,
+        exit_when_idle: bool = False,
+    ) -> None:
+        super().__init__()
+        self.runs_dir = runs_dir
+        self.hotkey = hotkey
+        self.exit_when_idle = exit_when_idle
+        self.status = TrayStatus()
+        self.bridge = QtBridge()
+        self.bridge.event_happened.connect(self._on_event)
+        self.queue = TaskQueue(self._start)
+        self.queue.changed.connect(self._refresh)
+        self.worker: TaskWorker | None = None
+        self._windows: list[QWidget] = []  # the dialog and log viewers, kept alive
+
+        self.new_task = self._action("New task…", self.ask_for_task)
+        self.pause = self._action("Pause", self.pause_run)
+        self.resume = self._action("Resume", self.resume_run)
+        self.stop = self._action("Stop", self.stop_run)
+        self.history = self._action("Run history", self.open_history)
+        self.quit = self._action("Quit", self.quit_app)
+        self.queue_menu = QMenu("Queue")
+        self.menu = QMenu()
+        self.menu.addAction(self.new_task)
+        self.menu.addMenu(self.queue_menu)
+        self.menu.addSeparator()
+        for action in (self.pause, self.resume, self.stop):
+            self.menu.addAction(action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.history)
+        self.menu.addAction(self.quit)
+
+        available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray_available = available
+        self.tray: QSystemTrayIcon | None = None
+        self.window: ControlWindow | None = None
+        if available if use_tray is None else use_tray:
+            self.tray = QSystemTrayIcon(state_icon(TrayState.IDLE))
+            self.tray.setContextMenu(self.menu)
+            self.tray.show()
+        else:
+            actions = [self.new_task, self.pause, self.resume, self.stop, self.history, self.quit]
+            self.window = ControlWindow(actions, self.queue)
+            self.window.show()
+        self._refresh()
+
+    def _action(self, text: str, slot: Callable[[], None]) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        return action
+
+    # --- the boss's commands ---
+
+    def ask_for_task(self) -> None:
+        dialog = TaskDialog()
+        dialog.accepted.connect(lambda: self._dialog_done(dialog))
+        self._windows.append(dialog)
+        dialog.show()
+
+    def _dialog_done(self, dialog: TaskDialog) -> None:
+        if dialog.request is not None:
+            self.enqueue(dialog.request)
+
+    def enqueue(self, request: TaskRequest) -> QueuedTask:
+        return self.queue.add(request.label, request)
+
+    def pause_run(self) -> None:
+        if self.worker is not None:
+            self.worker.pause()
+            self.status.paused("you pressed Pause")
+            self._refresh()
+
+    def resume_run(self) -> None:
+        if self.worker is not None:
+            self.worker.resume()
+            self.status.resumed()
+            self._refresh()
+
+    def stop_run(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+
+    def open_history(self) -> None:
+        from ui.log_viewer import build_window
+
+        window = build_window(None, self.runs_dir)
+        self._windows.append(window)
+        window.show()
+
+    def quit_app(self) -> None:
+        """Stop the running task cleanly, wait for it (its desktop releases held keys), quit."""
+        for task in self.queue.waiting:
+            self.queue.remove(task.id)
+        worker = self.worker
+        if worker is not None:
+            worker.stop("the tray app is quitting")
+            worker.wait(QUIT_WAIT_SECONDS)
+        if self.tray is not None:
+            self.tray.hide()
+        QApplication.quit()
+
+    # --- runs ---
+
+    def _start(self, task: QueuedTask) -> None:
+        request: TaskRequest = task.payload
+        worker = TaskWorker(
+            request, runs_dir=self.runs_dir, sinks=[self.bridge], hotkey=self.hotkey
+        )
+        worker.finished.connect(lambda outcome: self._finished(task, outcome))
+        worker.boss_input.connect(self._boss_input)
+        self.worker = worker
+        worker.start()
+        self._refresh()
+
+    def _finished(self, task: QueuedTask, outcome: WorkerOutcome) -> None:
+        self.worker = None
+        result = outcome.result
+        name = outcome.request.loaded.task.name
+        if result is None:
+            self.status.task_failed(name, outcome.error)
+            self.notify(f"Shain could not run '{name}'", outcome.error, failed=True)
+            print(f"task {name}: error {outcome.error}", flush=True)
+        else:
+            failed = self.status.state is TrayState.FAILED
+            title = f"'{name}': {result.status}"
+            self.notify(title, f"{result.reason} ({result.steps} steps)", failed=failed)
+            print(f"task {name}: {result.status} {result.run_folder}", flush=True)
+        self.queue.task_finished(task.id)
+        self._refresh()
+        if self.exit_when_idle and self.queue.running is None:
+            QTimer.singleShot(0, self.quit_app)
+
+    def _on_event(self, event: Event) -> None:
+        self.status.on_event(event)
+        self._refresh()
+
+    def _boss_input(self, description: str) -> None:
+        self.status.paused(description)
+        self._refresh()
+
+    def notify(self, title: str, text: str, *, failed: bool = False) -> None:
+        if self.tray is not None:
+            kind = QSystemTrayIcon.MessageIcon
+            self.tray.showMessage(title, text, kind.Critical if failed else kind.Information)
+        if self.window is not None:
+            self.window.notify(title, text)
+
+    # --- what is shown ---
+
+    def _refresh(self) -> None:
+        running = self.worker is not None
+        paused = running and self.worker is not None and self.worker.stop_token.paused
+        self.pause.setEnabled(running and not paused)
+        self.resume.setEnabled(paused)
+        self.stop.setEnabled(running)
+        self._fill_queue_menu()
+        icon: QIcon = state_icon(self.status.state)
+        text = f"Shain — {self.status.tooltip}"
+        if self.tray is not None:
+            self.tray.setIcon(icon)
+            self.tray.setToolTip(text)
+        if self.window is not None:
+            self.window.show_state(icon, text)
+
+    def _remover(self, task_id: int) -> Callable[[], None]:
+        def remove() -> None:
+            self.queue.remove(task_id)
+
+        return remove
+
+    def _fill_queue_menu(self) -> None:
+        self.queue_menu.clear()
+        running = self.queue.running
+        if running is not None:
+            self.queue_menu.addAction(f"▶ {running.label} (running)").setEnabled(False)
+        for task in self.queue.waiting:
+            remove = self.queue_menu.addAction(f"Remove “{task.label}”")
+            remove.triggered.connect(self._remover(task.id))
+        if not self.queue.tasks:
+            self.queue_menu.addAction("(empty)").setEnabled(False)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shain tray", description=__doc__)
+    parser.add_argument("--runs-dir", type=Path, help="where run folders go")
+    parser.add_argument("--run", type=Path, action="append", default=[], help="queue a task file")
+    parser.add_argument("--profile", help="the config profile for --run tasks")
+    parser.add_argument("--hotkey", default=DEFAULT_HOTKEY, help="the global stop hotkey")
+    parser.add_argument("--exit-when-idle", action="store_true", help="quit when the queue empties")
+    parser.add_argument("--window", action="store_true", help="the control window, not the tray")
+    return parser
+
+
+def _print_geometry(tray: TrayApp) -> None:
+    """Where the icon sits on the screen (for scripts that click it)."""
+    if tray.tray is not None:
+        box = tray.tray.geometry()
+        print(f"tray geometry: {box.x()} {box.y()} {box.width()} {box.height()}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("Shain")
+    app.setQuitOnLastWindowClosed(False)
+    runs_dir = args.runs_dir or default_runs_dir()
+    try:
+        profile = resolve_profile(load_config(), args.profile)
+        requests = [make_request(path=path, profile=profile) for path in args.run]
+    except AgentError as error:
+        print(f"shain tray: {error}", file=sys.stderr)
+        return error.exit_code
+    tray = TrayApp(
+        runs_dir,
+        hotkey=args.hotkey,
+        use_tray=False if args.window else None,
+        exit_when_idle=args.exit_when_idle,
+    )
+    print(f"system tray available: {tray.tray_available}", flush=True)
+    if tray.tray is not None:
+        QTimer.singleShot(1000, lambda: _print_geometry(tray))
+    for request in requests:
+        tray.enqueue(request)
+    if args.exit_when_idle and not requests:
+        QTimer.singleShot(0, tray.quit_app)
+    return int(app.exec())

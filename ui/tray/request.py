@@ -1,0 +1,86 @@
+"""What the boss asked for, loaded and checked: a task file or a goal in plain words.
+
+A goal becomes a minimal task (`name: goal`, `goal: ...`); the budget from the dialog replaces
+the task's own when given. Plain Python, so the dialog's checks are testable without Qt.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from secrets import token_hex
+
+from agent.config import MODEL_POLICIES, Profile
+from agent.errors import TaskFileError
+from agent.taskfile import Budget, LoadedTask, load_task, load_task_text
+
+GOAL_TASK_NAME = "goal"
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    loaded: LoadedTask
+    profile: Profile
+    profile_name: str
+    workdir: Path  # named now (the task may refer to {workdir}), made when the run starts
+
+    @property
+    def label(self) -> str:
+        task = self.loaded.task
+        if task.name == GOAL_TASK_NAME and task.goal:
+            short = task.goal if len(task.goal) <= 40 else task.goal[:39] + "…"
+            return f"goal: {short}"
+        return task.name
+
+
+def new_workdir() -> Path:
+    return Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
+
+
+def _literal(text: str) -> str:
+    """Text that the task file's `{variable}` substitution leaves as it is."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def goal_task_text(goal: str) -> str:
+    """A minimal task file for a goal (JSON is YAML, and quotes whatever the goal holds)."""
+    return json.dumps({"name": GOAL_TASK_NAME, "goal": _literal(goal)}, ensure_ascii=False)
+
+
+def make_request(
+    *,
+    goal: str | None = None,
+    path: Path | None = None,
+    profile: Profile,
+    profile_name: str = "default",
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    workdir: Path | None = None,
+) -> TaskRequest:
+    """The request, or TaskFileError saying what is wrong (file:line for a broken file)."""
+    workdir = workdir or new_workdir()
+    builtins = {"workdir": str(workdir)}
+    if path is not None:
+        loaded = load_task(path, builtins=builtins)
+    else:
+        text = (goal or "").strip()
+        if not text:
+            raise TaskFileError("write a goal in plain words, or choose a task file")
+        if profile.policy not in MODEL_POLICIES:
+            raise TaskFileError(
+                f"a goal needs a model: the profile {profile_name!r} uses the "
+                f"{profile.policy!r} policy. Choose a profile with a model"
+            )
+        loaded = load_task_text(goal_task_text(text), "<goal>", builtins=builtins)
+    budget = loaded.task.budget
+    changes: dict[str, object] = {}
+    if max_steps is not None:
+        changes["max_steps"] = max_steps
+    if max_seconds is not None:
+        changes["max_seconds"] = max_seconds
+    if changes:
+        new_budget = Budget.model_validate({**budget.model_dump(), **changes})
+        loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": new_budget}))
+    return TaskRequest(loaded, profile, profile_name, workdir)

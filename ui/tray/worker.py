@@ -1,0 +1,108 @@
+"""One task, run on a worker thread on this desktop, with the boss's stop hotkey watched.
+
+The worker owns the run's StopToken: Stop, Pause and Resume only set it. A BossWatcher runs for
+the length of the run (the hotkey stops, and, where the run's desktop can tell the agent's own
+input apart, the boss's hands on the mouse or keys pause). `finished` carries a WorkerOutcome.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from agent.desktop.boss_input import DEFAULT_HOTKEY, BossWatcher, InjectionWindow
+from agent.events import EventSink
+from agent.stop import StopToken
+from agent.task_run import RunResult, TaskSession
+from ui.tray.request import TaskRequest
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    request: TaskRequest
+    result: RunResult | None  # None: the run did not start, or crashed
+    error: str = ""
+
+
+class TaskWorker(QObject):
+    finished = Signal(object)  # WorkerOutcome, queued to the GUI thread
+    boss_input = Signal(str)  # "you moved the mouse"...: the run paused itself
+
+    def __init__(
+        self,
+        request: TaskRequest,
+        *,
+        runs_dir: Path,
+        sinks: Sequence[EventSink] = (),
+        hotkey: str = DEFAULT_HOTKEY,
+        environment: Mapping[str, str] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.request = request
+        self.runs_dir = runs_dir
+        self.sinks = list(sinks)
+        self.environment = dict(os.environ if environment is None else environment)
+        self.stop_token = StopToken()
+        self.hotkey = hotkey
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="shain-task", daemon=True)
+        self._thread.start()
+
+    def stop(self, reason: str = "stopped by the boss") -> None:
+        self.stop_token.stop(reason)
+
+    def pause(self) -> None:
+        self.stop_token.pause()
+
+    def resume(self) -> None:
+        self.stop_token.resume()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the worker thread; whether it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _run(self) -> None:
+        try:
+            outcome = WorkerOutcome(self.request, self._session())
+        except Exception as error:
+            outcome = WorkerOutcome(self.request, None, f"{type(error).__name__}: {error}")
+        self.finished.emit(outcome)
+
+    def _session(self) -> RunResult:
+        injection = InjectionWindow()  # the desktop says what it injects; the watcher listens
+        watcher = BossWatcher(
+            self.stop_token,
+            hotkey=self.hotkey,
+            injection=injection,
+            on_boss_input=self.boss_input.emit,
+        )
+        watcher.start()
+        try:
+            self.request.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            session = TaskSession(
+                self.request.loaded,
+                runs_dir=self.runs_dir,
+                environment=self.environment,
+                workdir=self.request.workdir,
+                sinks=self.sinks,
+                stop=self.stop_token,
+                profile=self.request.profile,
+                injection=injection,
+            )
+            return session.run()
+        finally:
+            watcher.stop_watching()
