@@ -31,11 +31,13 @@ from agent.actions import (
     TypeText,
     Wait,
     check_on_screen,
+    points_of,
 )
 from agent.desktop.boss_input import InjectionWindow
+from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
 from agent.desktop.keys import MODIFIERS, executor_key_name
 from agent.desktop.protocol import Frame
-from agent.errors import DesktopError, EnvironmentProblem, Stopped
+from agent.errors import ActionError, DesktopError, EnvironmentProblem, Stopped
 from agent.geometry import Size
 from agent.stop import StopToken
 
@@ -103,7 +105,9 @@ class LocalDesktop:
         monitor: int | None = None,
         display: str | None = None,
         injection: InjectionWindow | None = None,
+        excluded: ExcludedRegions | None = None,
     ) -> None:
+        self.excluded = excluded if excluded is not None else ExcludedRegions()
         self._gui: Any = _import_pyautogui(display)
         import mss
 
@@ -152,6 +156,8 @@ class LocalDesktop:
     def capture(self) -> Frame:
         shot = self._mss.grab(self._monitor)
         pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+        for box in self.excluded.boxes():  # Shain's own windows: never shown to a model
+            pixels[box.top : box.top + box.height, box.left : box.left + box.width] = MASK_BGRA
         return Frame(pixels=pixels, captured_at=time.monotonic())
 
     def to_input(self, x: int, y: int) -> tuple[int, int]:
@@ -163,6 +169,11 @@ class LocalDesktop:
 
     def execute(self, action: Action, stop: StopToken) -> None:
         check_on_screen(action, self._size)
+        for point in points_of(action):
+            if self.excluded.covering(point) is not None:
+                raise ActionError(
+                    f"{action.kind} at ({point.x}, {point.y}) would land on Shain's own window"
+                )
         stop.raise_if_stopped()
         try:
             with self.injection.active(action, self.to_input):

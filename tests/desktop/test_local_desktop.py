@@ -267,3 +267,31 @@ def test_closing_gives_every_borrowed_keycode_back() -> None:
         second = X11Keymap(screen.display)
         assert len(second._spare) == spare
         second.close()
+
+
+def test_shains_own_windows_are_masked_and_never_clicked(
+    desktop: LocalDesktop, launcher: AppLauncher, xlib_display: Any
+) -> None:
+    from agent.desktop.exclusions import MASK_BGRA
+    from agent.geometry import Box
+
+    launcher.launch(["xterm", "-geometry", "80x24+0+0", "-title", "under-shain"])
+    wait_for(WindowAppears("under-shain"), 20, StopToken())
+    box = Box(40, 40, 200, 120)  # as if Shain's progress window sat over the terminal
+    before = desktop.capture().pixels[
+        box.top : box.top + box.height, box.left : box.left + box.width
+    ]
+    assert not (before == MASK_BGRA).all()  # the terminal is there
+    desktop.excluded.set("progress", box)
+    try:
+        masked = desktop.capture().pixels
+        inside = masked[box.top : box.top + box.height, box.left : box.left + box.width]
+        assert (inside == MASK_BGRA).all()
+        assert not (masked[box.top + box.height + 5, box.left : box.left + 50] == MASK_BGRA).all()
+        desktop.execute(Move(500, 500), StopToken())
+        with pytest.raises(ActionError, match="would land on Shain's own window"):
+            desktop.execute(Click(100, 100), StopToken())
+        assert _pointer(xlib_display)[:2] == (500, 500)  # nothing moved
+    finally:
+        desktop.excluded.set("progress", None)
+    desktop.execute(Click(100, 100), StopToken())  # gone: allowed again
