@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.actions import Action
+from agent.approvals import ApprovalRequest, Approver, LatestFrame
 from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
@@ -102,7 +103,9 @@ class TaskSession:
         model_environ: Mapping[str, str] | None = None,
         replay: Path | None = None,
         injection: InjectionWindow | None = None,
+        approver: Approver | None = None,
     ) -> None:
+        self.approver = approver  # None: the task file answers what needs the boss
         self.replay = replay
         self.injection = injection  # shared with a BossWatcher, which then knows our input
         self.loaded = loaded
@@ -116,7 +119,8 @@ class TaskSession:
         self.log = RunLog.create(
             runs_dir, task.name, {"task_file": str(loaded.path), "workdir": str(workdir)}
         )
-        self.bus = EventBus([self.log, *sinks], SecretMasker(loaded.secret_values))
+        self._seen = LatestFrame()  # the screen an approval request shows
+        self.bus = EventBus([self.log, *sinks, self._seen], SecretMasker(loaded.secret_values))
         self.checks: list[CheckResult] = []
         self.spent = Spent()
         self._started = time.monotonic()
@@ -219,10 +223,14 @@ class TaskSession:
         return ScriptedPolicy(steps, self.stop, display, model_for), limits
 
     def _answer(self, reason: str, step: int | None = None, action: Action | None = None) -> bool:
-        """Headless, the task file answers what needs the boss (deny by default)."""
+        """The boss answers through the approver; headless, the task file (deny by default)."""
         self.bus.emit(ApprovalRequested(reason, step, action))
-        approved = self.loaded.task.approvals == "approve"
-        self.bus.emit(ApprovalAnswered(approved, "task file"))
+        if self.approver is not None:
+            approved = self.approver(ApprovalRequest(reason, step, action, self._seen.frame))
+            by = "boss"
+        else:
+            approved, by = self.loaded.task.approvals == "approve", "task file"
+        self.bus.emit(ApprovalAnswered(approved, by))
         return approved
 
     def _approve_action(self, step: int, action: Action, reason: str) -> bool:

@@ -2,7 +2,8 @@
 
 New task… puts a task on the queue; one runs at a time on a worker thread. The icon follows the
 run's events (through the QtBridge) and pauses; the boss's Stop and Pause only set the running
-worker's StopToken. A notification says when a task has ended.
+worker's StopToken. A notification says when a task has ended. What the guard holds is asked
+of the boss on an approval card; with no answer in time the card pauses the run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from agent.desktop.boss_input import DEFAULT_HOTKEY
 from agent.errors import AgentError
 from agent.events import Event
 from agent.runlog import default_runs_dir
+from ui.tray.approval_card import DEFAULT_TIMEOUT_SECONDS, ApprovalCard
+from ui.tray.approvals import Answer, PendingApproval
 from ui.tray.bridge import QtBridge
 from ui.tray.control_window import ControlWindow
 from ui.tray.icons import state_icon
@@ -41,8 +44,11 @@ class TrayApp(QObject):
         hotkey: str = DEFAULT_HOTKEY,
         use_tray: bool | None = None,
         exit_when_idle: bool = False,
+        approval_timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__()
+        self.approval_timeout = approval_timeout
+        self.cards: list[ApprovalCard] = []  # open approval cards
         self.runs_dir = runs_dir
         self.hotkey = hotkey
         self.exit_when_idle = exit_when_idle
@@ -145,15 +151,43 @@ class TrayApp(QObject):
     def _start(self, task: QueuedTask) -> None:
         request: TaskRequest = task.payload
         worker = TaskWorker(
-            request, runs_dir=self.runs_dir, sinks=[self.bridge], hotkey=self.hotkey
+            request, runs_dir=self.runs_dir, sinks=[self.bridge], hotkey=self.hotkey, ask_boss=True
         )
         worker.finished.connect(lambda outcome: self._finished(task, outcome))
         worker.boss_input.connect(self._boss_input)
+        worker.approval_needed.connect(self._ask_boss)
         self.worker = worker
         worker.start()
         self._refresh()
 
+    def _ask_boss(self, pending: PendingApproval) -> None:
+        name = self.worker.request.loaded.task.name if self.worker is not None else ""
+        card = ApprovalCard(pending, task_name=name, timeout_seconds=self.approval_timeout)
+        card.decided.connect(lambda answer: self._card_answered(card, answer))
+        card.timed_out.connect(self._card_timed_out)
+        self.cards.append(card)
+        _place(card)
+        card.show()
+        card.raise_()
+        card.activateWindow()
+        print("approval card shown", flush=True)
+        QTimer.singleShot(500, lambda: _print_buttons(card))
+
+    def _card_answered(self, card: ApprovalCard, answer: Answer) -> None:
+        if card in self.cards:
+            self.cards.remove(card)
+        print(f"approval card answered: {answer.value}", flush=True)
+        if card.paused_run:
+            self.status.resumed()
+        self._refresh()
+
+    def _card_timed_out(self) -> None:
+        self.status.paused("nobody answered the approval card")
+        self._refresh()
+
     def _finished(self, task: QueuedTask, outcome: WorkerOutcome) -> None:
+        for card in list(self.cards):
+            card.close()  # the run is over: nobody waits for an answer
         self.worker = None
         result = outcome.result
         name = outcome.request.loaded.task.name
@@ -229,6 +263,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--hotkey", default=DEFAULT_HOTKEY, help="the global stop hotkey")
     parser.add_argument("--exit-when-idle", action="store_true", help="quit when the queue empties")
     parser.add_argument("--window", action="store_true", help="the control window, not the tray")
+    parser.add_argument(
+        "--approval-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help="seconds an approval card waits for an answer before it pauses the task",
+    )
     return parser
 
 
@@ -237,6 +277,26 @@ def _print_geometry(tray: TrayApp) -> None:
     if tray.tray is not None:
         box = tray.tray.geometry()
         print(f"tray geometry: {box.x()} {box.y()} {box.width()} {box.height()}", flush=True)
+
+
+def _place(card: ApprovalCard) -> None:
+    """Top right of the screen, under the tray: where the boss's eyes go for Shain."""
+    card.adjustSize()
+    screen = card.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    card.move(area.right() - card.width() - 24, area.top() + 48)
+
+
+def _print_buttons(card: ApprovalCard) -> None:
+    """Where the card's buttons are on the screen (for scripts that click them)."""
+    if not card.isVisible():
+        return
+    for answer, button in card.buttons.items():
+        top_left = button.mapToGlobal(button.rect().topLeft())
+        box = f"{top_left.x()} {top_left.y()} {button.width()} {button.height()}"
+        print(f"approval button {answer.value}: {box}", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -257,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hotkey=args.hotkey,
         use_tray=False if args.window else None,
         exit_when_idle=args.exit_when_idle,
+        approval_timeout=args.approval_timeout,
     )
     print(f"system tray available: {tray.tray_available}", flush=True)
     if tray.tray is not None:

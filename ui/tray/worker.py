@@ -3,23 +3,33 @@
 The worker owns the run's StopToken: Stop, Pause and Resume only set it. A BossWatcher runs for
 the length of the run (the hotkey stops, and, where the run's desktop can tell the agent's own
 input apart, the boss's hands on the mouse or keys pause). `finished` carries a WorkerOutcome.
+
+With `ask_boss`, what the guard holds is asked of the boss: `approval_needed` carries a
+PendingApproval to the GUI thread while the run's thread waits for its answer; meanwhile the
+boss's hands on the mouse (answering the card) do not pause the run.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from agent.approvals import ApprovalRequest
 from agent.desktop.boss_input import DEFAULT_HOTKEY, BossWatcher, InjectionWindow
 from agent.events import EventSink
 from agent.stop import StopToken
 from agent.task_run import RunResult, TaskSession
+from ui.tray.approvals import BossApprover
 from ui.tray.request import TaskRequest
+
+# After an answer, the boss's clicks on the card may still be on their way to the watcher.
+ANSWER_GRACE_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class WorkerOutcome:
 class TaskWorker(QObject):
     finished = Signal(object)  # WorkerOutcome, queued to the GUI thread
     boss_input = Signal(str)  # "you moved the mouse"...: the run paused itself
+    approval_needed = Signal(object)  # PendingApproval (with ask_boss), queued to the GUI
 
     def __init__(
         self,
@@ -41,6 +52,7 @@ class TaskWorker(QObject):
         sinks: Sequence[EventSink] = (),
         hotkey: str = DEFAULT_HOTKEY,
         environment: Mapping[str, str] | None = None,
+        ask_boss: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -51,6 +63,10 @@ class TaskWorker(QObject):
         self.stop_token = StopToken()
         self.hotkey = hotkey
         self._thread: threading.Thread | None = None
+        self.ask_boss = ask_boss  # False: the task file answers approvals, as headless
+        self.approver = BossApprover(self.stop_token)
+        self.approver.asked.connect(self.approval_needed)
+        self._watcher: BossWatcher | None = None
 
     @property
     def running(self) -> bool:
@@ -91,6 +107,7 @@ class TaskWorker(QObject):
             on_boss_input=self.boss_input.emit,
         )
         watcher.start()
+        self._watcher = watcher
         try:
             self.request.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
             session = TaskSession(
@@ -102,7 +119,23 @@ class TaskWorker(QObject):
                 stop=self.stop_token,
                 profile=self.request.profile,
                 injection=injection,
+                approver=self._ask if self.ask_boss else None,
             )
             return session.run()
         finally:
+            self._watcher = None
             watcher.stop_watching()
+
+    def _ask(self, request: ApprovalRequest) -> bool:
+        """On the run's thread: wait for the boss's answer; their clicks do not pause the run."""
+        watcher = self._watcher
+        pausing = watcher is not None and watcher.pause_on_boss_input
+        if watcher is not None:
+            watcher.pause_on_boss_input = False
+        try:
+            return self.approver(request)
+        finally:
+            if watcher is not None and pausing:
+                if not self.stop_token.stopped:
+                    time.sleep(ANSWER_GRACE_SECONDS)
+                watcher.pause_on_boss_input = True
