@@ -18,6 +18,7 @@ from agent.checks import CheckResult, evaluate_check
 from agent.conditions import Condition, FileExists, WindowAppears, wait_for
 from agent.config import MODEL_POLICIES, Profile
 from agent.desktop.boss_input import InjectionWindow
+from agent.desktop.exclusions import ExcludedRegions
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import fingerprint, wait_until_settled
 from agent.errors import AgentError, UnsupportedError
@@ -103,11 +104,13 @@ class TaskSession:
         model_environ: Mapping[str, str] | None = None,
         replay: Path | None = None,
         injection: InjectionWindow | None = None,
+        excluded: ExcludedRegions | None = None,
         approver: Approver | None = None,
     ) -> None:
         self.approver = approver  # None: the task file answers what needs the boss
         self.replay = replay
         self.injection = injection  # shared with a BossWatcher, which then knows our input
+        self.excluded = excluded  # Shain's own windows: masked in captures, never clicked
         self.loaded = loaded
         self.monitor = monitor
         self.profile = profile or Profile(policy="scripted")
@@ -136,7 +139,10 @@ class TaskSession:
             policy, limits = self._policy()
             display = self.environment.get("DISPLAY")
             with LocalDesktop(
-                monitor=self.monitor, display=display, injection=self.injection
+                monitor=self.monitor,
+                display=display,
+                injection=self.injection,
+                excluded=self.excluded,
             ) as desktop:
                 task = self.loaded.task
                 self.bus.emit(

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from agent.config import load_config, resolve_profile
 from agent.desktop.boss_input import DEFAULT_HOTKEY
+from agent.desktop.exclusions import ExcludedRegions
 from agent.errors import AgentError
 from agent.events import Event
 from agent.runlog import default_runs_dir
@@ -27,6 +28,8 @@ from ui.tray.approvals import Answer, PendingApproval
 from ui.tray.bridge import QtBridge
 from ui.tray.control_window import ControlWindow
 from ui.tray.icons import state_icon
+from ui.tray.own_windows import OwnWindowTracker
+from ui.tray.progress_window import ProgressWindow
 from ui.tray.queue import QueuedTask, TaskQueue
 from ui.tray.request import TaskRequest, make_request
 from ui.tray.state import TrayState, TrayStatus
@@ -55,6 +58,14 @@ class TrayApp(QObject):
         self.status = TrayStatus()
         self.bridge = QtBridge()
         self.bridge.event_happened.connect(self._on_event)
+        # Shain's own windows: painted over in the agent's captures, never its targets.
+        self.excluded = ExcludedRegions()
+        self.own_windows = OwnWindowTracker(self.excluded, self)
+        self.progress = ProgressWindow(
+            on_pause=self.pause_run, on_resume=self.resume_run, on_stop=self.stop_run
+        )
+        self.own_windows.track(self.progress, "progress")
+        self.bridge.event_happened.connect(self.progress.on_event)
         self.queue = TaskQueue(self._start)
         self.queue.changed.connect(self._refresh)
         self.worker: TaskWorker | None = None
@@ -64,6 +75,7 @@ class TrayApp(QObject):
         self.pause = self._action("Pause", self.pause_run)
         self.resume = self._action("Resume", self.resume_run)
         self.stop = self._action("Stop", self.stop_run)
+        self.show_progress = self._action("Show progress", self.open_progress)
         self.history = self._action("Run history", self.open_history)
         self.quit = self._action("Quit", self.quit_app)
         self.queue_menu = QMenu("Queue")
@@ -74,6 +86,7 @@ class TrayApp(QObject):
         for action in (self.pause, self.resume, self.stop):
             self.menu.addAction(action)
         self.menu.addSeparator()
+        self.menu.addAction(self.show_progress)
         self.menu.addAction(self.history)
         self.menu.addAction(self.quit)
 
@@ -86,7 +99,15 @@ class TrayApp(QObject):
             self.tray.setContextMenu(self.menu)
             self.tray.show()
         else:
-            actions = [self.new_task, self.pause, self.resume, self.stop, self.history, self.quit]
+            actions = [
+                self.new_task,
+                self.pause,
+                self.resume,
+                self.stop,
+                self.show_progress,
+                self.history,
+                self.quit,
+            ]
             self.window = ControlWindow(actions, self.queue)
             self.window.show()
         self._refresh()
@@ -115,17 +136,24 @@ class TrayApp(QObject):
         if self.worker is not None:
             self.worker.pause()
             self.status.paused("you pressed Pause")
+            self.progress.show_paused("you pressed Pause")
             self._refresh()
 
     def resume_run(self) -> None:
         if self.worker is not None:
             self.worker.resume()
             self.status.resumed()
+            self.progress.show_resumed()
             self._refresh()
 
     def stop_run(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+
+    def open_progress(self) -> None:
+        self.progress.show()
+        self.progress.raise_()
+        self.progress.activateWindow()
 
     def open_history(self) -> None:
         from ui.log_viewer import build_window
@@ -151,8 +179,14 @@ class TrayApp(QObject):
     def _start(self, task: QueuedTask) -> None:
         request: TaskRequest = task.payload
         worker = TaskWorker(
-            request, runs_dir=self.runs_dir, sinks=[self.bridge], hotkey=self.hotkey, ask_boss=True
+            request,
+            runs_dir=self.runs_dir,
+            sinks=[self.bridge],
+            hotkey=self.hotkey,
+            ask_boss=True,
+            excluded=self.excluded,
         )
+        self.progress.set_budget(request.loaded.task.budget)
         worker.finished.connect(lambda outcome: self._finished(task, outcome))
         worker.boss_input.connect(self._boss_input)
         worker.approval_needed.connect(self._ask_boss)
@@ -166,6 +200,7 @@ class TrayApp(QObject):
         card.decided.connect(lambda answer: self._card_answered(card, answer))
         card.timed_out.connect(self._card_timed_out)
         self.cards.append(card)
+        self.own_windows.track(card, f"approval-{id(card)}")
         _place(card)
         card.show()
         card.raise_()
@@ -210,6 +245,7 @@ class TrayApp(QObject):
         self._refresh()
 
     def _boss_input(self, description: str) -> None:
+        self.progress.show_paused(description)
         self.status.paused(description)
         self._refresh()
 

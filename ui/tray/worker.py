@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from agent.approvals import ApprovalRequest
 from agent.desktop.boss_input import DEFAULT_HOTKEY, BossWatcher, InjectionWindow
+from agent.desktop.exclusions import ExcludedRegions
 from agent.events import EventSink
 from agent.stop import StopToken
 from agent.task_run import RunResult, TaskSession
@@ -53,9 +54,11 @@ class TaskWorker(QObject):
         hotkey: str = DEFAULT_HOTKEY,
         environment: Mapping[str, str] | None = None,
         ask_boss: bool = False,
+        excluded: ExcludedRegions | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.excluded = excluded
         self.request = request
         self.runs_dir = runs_dir
         self.sinks = list(sinks)
@@ -120,6 +123,7 @@ class TaskWorker(QObject):
                 profile=self.request.profile,
                 injection=injection,
                 approver=self._ask if self.ask_boss else None,
+                excluded=self.excluded,
             )
             return session.run()
         finally:
