@@ -15,7 +15,10 @@ config folder. Pointing Shain at another server is one line (`base_url`).
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -23,7 +26,9 @@ from typing import Literal
 import platformdirs
 import pydantic
 
-from agent.errors import ConfigError
+from agent.desktop.keys import parse_key_combination
+from agent.errors import ActionError, ConfigError
+from agent.guard import GuardRules
 
 PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"]
 MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl")
@@ -55,6 +60,7 @@ class Profile(pydantic.BaseModel):
     max_pixels: int = pydantic.Field(1280 * 28 * 28, ge=56 * 56)  # Qwen2.5-VL smart_resize
     temperature: float | None = None
     cua_tool: Literal["computer_use_preview", "computer"] = "computer_use_preview"
+    guard: GuardRules | None = None  # for tasks whose file sets no `guard:` of its own
 
     @property
     def model_name(self) -> str:
@@ -72,6 +78,16 @@ class Config(pydantic.BaseModel):
 
     default_profile: str | None = None
     profiles: dict[str, Profile] = {}
+    stop_hotkey: str = "ctrl+alt+escape"  # the boss's global stop key
+
+    @pydantic.field_validator("stop_hotkey")
+    @classmethod
+    def _valid_hotkey(cls, value: str) -> str:
+        try:
+            parse_key_combination(value)
+        except ActionError as error:
+            raise ValueError(str(error)) from None
+        return value.strip()
 
 
 def config_path() -> Path:
@@ -99,6 +115,66 @@ def load_config(path: Path | None = None) -> Config:
             for item in error.errors(include_url=False)
         )
         raise ConfigError(f"{path}: {problems}") from None
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # finite by validation; repr keeps floats round-trippable
+    if isinstance(value, str):
+        # JSON string escapes are valid TOML basic-string escapes (non-ASCII kept as is)
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # a nested setting (a profile's guard): an inline table
+        return "{ " + ", ".join(_toml_lines(value)) + " }" if value else "{}"
+    raise ConfigError(f"cannot write {type(value).__name__} to the config file")
+
+
+def _toml_key(key: str) -> str:
+    """A bare key when TOML allows one, else a quoted key."""
+    return key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_lines(data: dict[str, object]) -> list[str]:
+    return [
+        f"{_toml_key(key)} = {_toml_value(value)}"
+        for key, value in data.items()
+        if value is not None
+    ]
+
+
+def to_toml(config: Config) -> str:
+    """The config as TOML: top-level values, then one `[profiles.NAME]` table per profile."""
+    top = config.model_dump(exclude={"profiles"})
+    lines = _toml_lines(top)
+    for name, profile in config.profiles.items():
+        lines += ["", f"[profiles.{_toml_key(name)}]"]
+        lines += _toml_lines(profile.model_dump(exclude_unset=True))
+    return "\n".join(lines) + "\n"
+
+
+def save_config(config: Config, path: Path | None = None) -> Path:
+    """Write the config file atomically (a temporary file renamed over it), mode 0600."""
+    path = path or config_path()
+    text = to_toml(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def resolve_profile(

@@ -33,7 +33,7 @@ from agent.events import (
     RunStarted,
     SetupDone,
 )
-from agent.guard import RuleGuard
+from agent.guard import GuardRules, RuleGuard
 from agent.loop import Budget, Limits, Outcome, Runner, Spent
 from agent.policy.client import ModelClient, RetryNotice
 from agent.policy.factory import model_policy
@@ -44,7 +44,7 @@ from agent.policy.scripted import AiStep, ScriptedPolicy, ScriptedStep, WaitStep
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
 from agent.stop import StopToken
-from agent.taskfile import LoadedTask
+from agent.taskfile import LoadedTask, Task
 from agent.taskfile_items import AiStep as AiStepModel
 from agent.taskfile_items import LaunchStep, Step, WaitForSpec, WaitForStep, step_to_action
 
@@ -63,6 +63,13 @@ class RunResult:
     seconds: float
     checks: tuple[CheckResult, ...] = field(default=())
     spent: Spent = field(default_factory=Spent)
+
+
+def guard_rules(task: Task, profile: Profile) -> GuardRules:
+    """The task file's `guard:` when it has one, else the profile's, else the defaults."""
+    if "guard" in task.model_fields_set or profile.guard is None:
+        return task.guard
+    return profile.guard
 
 
 def condition_of(spec: WaitForSpec) -> Condition:
@@ -169,7 +176,7 @@ class TaskSession:
                         budget.max_cost_usd,
                     ),
                     limits=limits,
-                    guard=RuleGuard(task.guard),
+                    guard=RuleGuard(guard_rules(task, self.profile)),
                     approve=self._approve_action,
                 )
                 self.spent = runner.spent

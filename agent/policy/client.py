@@ -18,6 +18,7 @@ from typing import TypeVar
 import openai
 
 from agent.config import Profile
+from agent.credentials import stored_key
 from agent.errors import ConfigError, ModelError
 from agent.stop import StopToken
 
@@ -59,7 +60,7 @@ class ModelClient:
     ) -> None:
         environment = os.environ if environ is None else environ
         self.base_url = profile.base_url or environment.get("OPENAI_BASE_URL") or OPENAI_URL
-        key = environment.get(profile.api_key_env)
+        key = environment.get(profile.api_key_env) or stored_key(profile.api_key_env)
         if not key:
             if self.base_url.rstrip("/") == OPENAI_URL:
                 raise ConfigError(f"set {profile.api_key_env} to your OpenAI API key")

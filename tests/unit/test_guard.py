@@ -66,3 +66,34 @@ def test_actions_outside_the_allowed_region_are_rejected() -> None:
     assert verdict.outcome == "reject" and "outside the region" in verdict.reason
     # A drag that leaves the region is refused too.
     assert guard.check(Drag((Point(150, 150), Point(400, 150)))).outcome == "reject"
+
+
+def test_the_task_files_guard_wins_over_the_profiles() -> None:
+    from agent.config import Profile
+    from agent.task_run import guard_rules
+    from agent.taskfile import load_task_text
+
+    strict = GuardRules(destructive_commands="reject")
+    profile = Profile(policy="openai-chat", guard=strict)
+    plain = load_task_text("name: t\nsteps:\n  - wait: 0\n").task
+    own = load_task_text(
+        "name: t\nsteps:\n  - wait: 0\nguard: {destructive_commands: allow}\n"
+    ).task
+    assert guard_rules(plain, profile) == strict
+    assert guard_rules(own, profile).destructive_commands == "allow"
+    assert guard_rules(plain, Profile()) == GuardRules()
+
+
+def test_a_profiles_guard_survives_the_config_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from agent.config import Config, Profile, load_config, save_config
+
+    rules = GuardRules(
+        destructive_commands="reject",
+        allowed_region=Region(left=0, top=0, width=800, height=600),
+        ask_when_typing=[r"DROP\s+TABLE", 'say "hi"'],
+    )
+    config = Config(profiles={"careful": Profile(policy="openai-chat", guard=rules)})
+    path = save_config(config, Path(str(tmp_path)) / "config.toml")
+    assert load_config(path) == config

@@ -32,6 +32,7 @@ from ui.tray.own_windows import OwnWindowTracker
 from ui.tray.progress_window import ProgressWindow
 from ui.tray.queue import QueuedTask, TaskQueue
 from ui.tray.request import TaskRequest, make_request
+from ui.tray.settings_dialog import SettingsDialog
 from ui.tray.state import TrayState, TrayStatus
 from ui.tray.task_dialog import TaskDialog
 from ui.tray.worker import TaskWorker, WorkerOutcome
@@ -48,8 +49,10 @@ class TrayApp(QObject):
         use_tray: bool | None = None,
         exit_when_idle: bool = False,
         approval_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        hotkey_from_config: bool = False,
     ) -> None:
         super().__init__()
+        self.hotkey_from_config = hotkey_from_config  # Settings… changes it (no --hotkey)
         self.approval_timeout = approval_timeout
         self.cards: list[ApprovalCard] = []  # open approval cards
         self.runs_dir = runs_dir
@@ -77,6 +80,7 @@ class TrayApp(QObject):
         self.stop = self._action("Stop", self.stop_run)
         self.show_progress = self._action("Show progress", self.open_progress)
         self.history = self._action("Run history", self.open_history)
+        self.settings = self._action("Settings…", self.open_settings)
         self.quit = self._action("Quit", self.quit_app)
         self.queue_menu = QMenu("Queue")
         self.menu = QMenu()
@@ -88,6 +92,7 @@ class TrayApp(QObject):
         self.menu.addSeparator()
         self.menu.addAction(self.show_progress)
         self.menu.addAction(self.history)
+        self.menu.addAction(self.settings)
         self.menu.addAction(self.quit)
 
         available = QSystemTrayIcon.isSystemTrayAvailable()
@@ -106,6 +111,7 @@ class TrayApp(QObject):
                 self.stop,
                 self.show_progress,
                 self.history,
+                self.settings,
                 self.quit,
             ]
             self.window = ControlWindow(actions, self.queue)
@@ -161,6 +167,16 @@ class TrayApp(QObject):
         window = build_window(None, self.runs_dir)
         self._windows.append(window)
         window.show()
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog()
+        dialog.accepted.connect(lambda: self._settings_saved(dialog))
+        self._windows.append(dialog)
+        dialog.show()
+
+    def _settings_saved(self, dialog: SettingsDialog) -> None:
+        if dialog.saved is not None and self.hotkey_from_config:
+            self.hotkey = dialog.saved.stop_hotkey  # for the next task
 
     def quit_app(self) -> None:
         """Stop the running task cleanly, wait for it (its desktop releases held keys), quit."""
@@ -296,7 +312,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs-dir", type=Path, help="where run folders go")
     parser.add_argument("--run", type=Path, action="append", default=[], help="queue a task file")
     parser.add_argument("--profile", help="the config profile for --run tasks")
-    parser.add_argument("--hotkey", default=DEFAULT_HOTKEY, help="the global stop hotkey")
+    parser.add_argument(
+        "--hotkey", help=f"the global stop hotkey (default: the config's, else {DEFAULT_HOTKEY})"
+    )
     parser.add_argument("--exit-when-idle", action="store_true", help="quit when the queue empties")
     parser.add_argument("--window", action="store_true", help="the control window, not the tray")
     parser.add_argument(
@@ -343,14 +361,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)
     runs_dir = args.runs_dir or default_runs_dir()
     try:
-        profile = resolve_profile(load_config(), args.profile)
+        config = load_config()
+        profile = resolve_profile(config, args.profile)
         requests = [make_request(path=path, profile=profile) for path in args.run]
     except AgentError as error:
         print(f"shain tray: {error}", file=sys.stderr)
         return error.exit_code
     tray = TrayApp(
         runs_dir,
-        hotkey=args.hotkey,
+        hotkey=args.hotkey or config.stop_hotkey,
+        hotkey_from_config=args.hotkey is None,
         use_tray=False if args.window else None,
         exit_when_idle=args.exit_when_idle,
         approval_timeout=args.approval_timeout,
