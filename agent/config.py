@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -28,6 +27,7 @@ import pydantic
 
 from agent.desktop.keys import parse_key_combination
 from agent.errors import ActionError, ConfigError
+from agent.files import write_private_file
 from agent.guard import GuardRules
 
 PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"]
@@ -160,21 +160,7 @@ def to_toml(config: Config) -> str:
 
 def save_config(config: Config, path: Path | None = None) -> Path:
     """Write the config file atomically (a temporary file renamed over it), mode 0600."""
-    path = path or config_path()
-    text = to_toml(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_private_file(path or config_path(), to_toml(config))
 
 
 def resolve_profile(

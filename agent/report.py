@@ -13,7 +13,6 @@ import base64
 import hashlib
 import io
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from PIL import Image
 
+from agent.files import write_private_file
 from agent.geometry import Size
 from agent.report_page import render_page
 from agent.run_steps import StepFolder, StepInfo
@@ -213,17 +213,4 @@ def render_report(folder: Path) -> str:
 def write_report(folder: Path, output: Path | None = None) -> Path:
     """Write the report (default `<folder>/report.html`) atomically, readable by the owner only."""
     target = output if output is not None else folder / "report.html"
-    page = render_report(folder)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(page)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return write_private_file(target, render_report(folder))

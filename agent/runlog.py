@@ -26,6 +26,7 @@ import platformdirs
 from agent.actions import Action, action_to_dict
 from agent.desktop.protocol import Frame
 from agent.events import CheckEvaluated, Event, Observed, RunFinished, RunStarted
+from agent.files import write_private_file
 from agent.geometry import Point, Size
 from agent.perception.encoding import encode_jpeg, frame_to_image
 
@@ -137,9 +138,8 @@ class RunLog:
             self._write_summary()
 
     def _write_summary(self) -> None:
-        temporary = self.folder / "summary.json.partial"
-        temporary.write_text(json.dumps(self._summary, ensure_ascii=False, indent=2), "utf-8")
-        temporary.replace(self.folder / "summary.json")
+        summary = json.dumps(self._summary, ensure_ascii=False, indent=2)
+        write_private_file(self.folder / "summary.json", summary)
 
     def close(self) -> None:
         self._events.close()

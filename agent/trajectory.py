@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agent.files import write_private_file
 from agent.run_steps import ActionOutcome, StepFolder
 from agent.runlog import RunRecord
 
@@ -51,11 +52,6 @@ def _result(outcome: ActionOutcome) -> dict[str, Any]:
 
 def write_trajectory(record: RunRecord, output: Path) -> int:
     """Write the JSON lines file; returns the number of steps written."""
-    count = 0
-    temporary = output.with_name(output.name + ".partial")
-    with temporary.open("w", encoding="utf-8") as stream:
-        for entry in trajectory_steps(record):
-            stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            count += 1
-    temporary.replace(output)
-    return count
+    lines = [json.dumps(entry, ensure_ascii=False) + "\n" for entry in trajectory_steps(record)]
+    write_private_file(output, "".join(lines))
+    return len(lines)
