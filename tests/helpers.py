@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,3 +102,28 @@ def environment_without_display() -> dict[str, str]:
     environment.pop("WAYLAND_DISPLAY", None)
     environment[MARKER] = uuid.uuid4().hex
     return environment
+
+
+@contextlib.contextmanager
+def key_presses(display_name: str, settle_seconds: float = 0.3) -> Iterator[list[float]]:
+    """The times (monotonic) of every key press the X server delivers while the block runs,
+    seen by an X RECORD listener: what an app would receive, not what Shain believes it sent."""
+    from pynput import keyboard
+    from Xlib.display import Display
+
+    presses: list[float] = []
+    listener = keyboard.Listener(on_press=lambda *_: presses.append(time.monotonic()))
+    listener.start()
+    listener.wait()
+    try:
+        yield presses
+    finally:
+        time.sleep(settle_seconds)  # let the listener receive what the server still had
+        listener.stop()
+        # pynput's join waits for one more input event: end its RECORD context from a second
+        # connection, so the listener thread ends now (and not later, when the screen dies).
+        control = Display(display_name)
+        control.record_disable_context(listener._context)
+        control.sync()
+        control.close()
+        listener.join(2)

@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -25,6 +24,7 @@ from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import Stopped
 from agent.geometry import Point
 from agent.stop import StopToken
+from tests.helpers import key_presses
 
 pytestmark = pytest.mark.desktop
 
@@ -60,28 +60,10 @@ def _pynput_threads() -> set[threading.Thread]:
     return {t for t in threading.enumerate() if type(t).__module__.startswith("pynput")}
 
 
-def _stop_recorder(listener: Any, display: VirtualDisplay) -> None:
-    """pynput's join waits for one more input event; end its RECORD context to wake it."""
-    from Xlib.display import Display
-
-    listener.stop()
-    control = Display(display.display)
-    control.record_disable_context(listener._context)
-    control.sync()
-    control.close()
-    listener.join(2)
-
-
 def test_the_hotkey_stops_long_typing_at_once(
     desktop: LocalDesktop, virtual_display: VirtualDisplay, launcher: AppLauncher
 ) -> None:
-    from pynput import keyboard
-
     _open_xterm(launcher, "boss-hotkey")
-    presses: list[float] = []
-    recorder = keyboard.Listener(on_press=lambda _key: presses.append(time.monotonic()))
-    recorder.start()
-    recorder.wait()
     stop, window, sent = StopToken(), desktop.injection, []
 
     def boss() -> None:
@@ -89,14 +71,12 @@ def test_the_hotkey_stops_long_typing_at_once(
         sent.append(time.monotonic())
         _boss(virtual_display, "key", "ctrl+alt+Escape")
 
-    with BossWatcher(stop, injection=window):
+    with key_presses(virtual_display.display) as presses, BossWatcher(stop, injection=window):
         pressing = threading.Thread(target=boss)
         pressing.start()
         with pytest.raises(Stopped, match=r"hotkey ctrl\+alt\+escape"):
             _agent(desktop, window, TypeText("x" * 5000), stop)
         pressing.join()
-        time.sleep(0.3)  # let the recorder see every event the X server had
-    _stop_recorder(recorder, virtual_display)
     assert stop.stopped and not stop.paused
     assert stop.requested_at is not None and sent
     to_stop, to_last_key = stop.requested_at - sent[0], max(presses) - sent[0]

@@ -3,7 +3,6 @@ headless, the task file answers; a denial means not one key reaches the screen."
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from agent.desktop.virtual_display import VirtualDisplay
 from agent.runlog import read_run
 from agent.task_run import TaskSession
 from agent.taskfile import load_task_text
+from tests.helpers import key_presses
 
 pytestmark = pytest.mark.desktop
 
@@ -29,21 +29,13 @@ checks:
 
 
 def _run(tmp_path: Path, environment: dict[str, str], command: str, approvals: str = "") -> tuple:  # type: ignore[type-arg]
-    from pynput import keyboard
-
     work = tmp_path / "work"
     work.mkdir()
     text = TASK.format(command=command, approvals=approvals)
     loaded = load_task_text(text, "guarded.yaml", builtins={"workdir": str(work)})
-    presses: list[float] = []
-    listener = keyboard.Listener(on_press=lambda *_: presses.append(time.monotonic()))
-    listener.start()
-    listener.wait()
     session = TaskSession(loaded, runs_dir=tmp_path / "runs", environment=environment, workdir=work)
-    result = session.run()
-    time.sleep(0.2)
-    listener.stop()
-    listener.join(timeout=2)
+    with key_presses(environment["DISPLAY"]) as presses:
+        result = session.run()
     return result, presses, read_run(result.run_folder)
 
 

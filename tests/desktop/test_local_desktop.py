@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import ActionError, Stopped
 from agent.geometry import Point, Size
 from agent.stop import StopToken
+from tests.helpers import key_presses
 
 pytestmark = pytest.mark.desktop
 
@@ -155,22 +157,13 @@ def test_scroll_moves_a_long_file(
 def test_stop_ends_long_typing_at_once(
     desktop: LocalDesktop, launcher: AppLauncher, tmp_path: Path
 ) -> None:
-    from pynput import keyboard
-
     note = tmp_path / "long-typing.txt"
     _open_mousepad(launcher, note)
-    presses: list[float] = []
-    listener = keyboard.Listener(on_press=lambda _key: presses.append(time.monotonic()))
-    listener.start()
-    listener.wait()
     stop = StopToken()
-    timer = threading.Timer(0.5, stop.stop)
-    timer.start()
-    with pytest.raises(Stopped):
-        desktop.execute(TypeText("x" * 5000), stop)
-    time.sleep(0.3)  # let the listener see every event the X server had
-    listener.stop()
-    listener.join(timeout=2)
+    with key_presses(os.environ["DISPLAY"]) as presses:
+        threading.Timer(0.5, stop.stop).start()
+        with pytest.raises(Stopped):
+            desktop.execute(TypeText("x" * 5000), stop)
     assert stop.requested_at is not None and presses
     latency = max(presses) - stop.requested_at
     assert latency < 0.1, f"input went on for {latency * 1000:.0f} ms after the stop"
