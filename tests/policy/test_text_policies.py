@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,25 +26,6 @@ QWEN_IMAGE = Size(1316, 728)  # smart_resize of 1920x1080 with the profile's max
 GOAL = "Open the notes app and write 'hello boss'"
 
 Policy = UiTarsPolicy | QwenVlPolicy
-
-
-@pytest.fixture(scope="module")
-def _servers() -> Iterator[list[ModelServer]]:
-    servers = [ModelServer()]
-    yield servers
-    servers[0].stop()
-
-
-@pytest.fixture
-def server(_servers: list[ModelServer]) -> Iterator[ModelServer]:
-    """One server for the module (starting and stopping one per test doubles the run time);
-    each test sees it with no requests, and one that leaves replies unused gets it replaced."""
-    running = _servers[0]
-    running.requests.clear()
-    yield running
-    if running.pending or running.errors:
-        running.stop()
-        _servers[0] = ModelServer()
 
 
 def _profile(server: ModelServer, policy: str, **changes: Any) -> Profile:

@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
 
 from agent.formatting import duration_text
+from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.log_viewer.runs import RunRow, read_row, run_folders
 from ui.log_viewer.style import (
     cost_text,
@@ -29,11 +28,11 @@ COLUMNS = ("Task", "Status", "Started", "Duration", "Steps", "Tokens", "Cost", "
 RESULT_COLUMN = 7
 ALL_STATUSES = "All statuses"
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class RunsModel(QAbstractTableModel):
+class RunsModel(ColumnTableModel):
     """One row per run folder; `refresh()` adds new runs and re-reads unfinished ones."""
+
+    columns = COLUMNS
 
     def __init__(self, runs_dir: Path) -> None:
         super().__init__()
@@ -42,18 +41,8 @@ class RunsModel(QAbstractTableModel):
         self._seen: dict[Path, tuple[int, int]] = {}  # unfinished run -> its log's size, mtime
         self.refresh()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -7,9 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
 )
@@ -17,17 +15,18 @@ from PySide6.QtGui import QFont
 
 from agent.formatting import duration_text
 from agent.run_steps import StepFolder, StepInfo
+from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.log_viewer.style import status_colours
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 10
 COLUMNS = ("Step", "Action", "Duration", "Status")
 
-Index = QModelIndex | QPersistentModelIndex
 
-
-class StepsModel(QAbstractTableModel):
+class StepsModel(ColumnTableModel):
     """One row per step, in step order. `feed()` appends rows and updates changed ones
     in place, so views keep their selection while a run is followed."""
+
+    columns = COLUMNS
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,18 +54,8 @@ class StepsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, 0), self.index(row, last))
         return added
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._rows
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return self._rows
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= self._rows:
