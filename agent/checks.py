@@ -11,10 +11,11 @@ from pathlib import Path
 from agent.desktop.clipboard import read_clipboard
 from agent.desktop.windows import list_windows
 from agent.errors import AgentError
-from agent.taskfile_items import (
+from agent.taskfile_checks import (
     Check,
     ClipboardEqualsCheck,
     CommandCheck,
+    FileAbsentCheck,
     FileContainsCheck,
     FileEqualsCheck,
     FileExistsCheck,
@@ -57,6 +58,9 @@ def _evaluate(check: Check, environment: Mapping[str, str]) -> CheckResult:
         case FileExistsCheck(file_exists=spec):
             exists = Path(spec.path).exists()
             return CheckResult(f"file_exists {spec.path}", exists, "" if exists else "missing")
+        case FileAbsentCheck(file_absent=spec):
+            absent = not Path(spec.path).exists()
+            return CheckResult(f"file_absent {spec.path}", absent, "" if absent else "exists")
         case FileContainsCheck(file_contains=spec):
             text = _read_text(spec.path)
             description = f"file_contains {spec.path} {_shorten(spec.text)}"

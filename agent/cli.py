@@ -12,12 +12,13 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from secrets import token_hex
 from types import FrameType
 from typing import Any
 
-from agent import __version__
+from agent import __version__, benchmark
 from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.geometry import Size
 from agent.runlog import default_runs_dir, find_run, iter_runs, read_run
@@ -65,6 +66,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="set a task variable (repeatable); overrides the task file's vars",
     )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="picks the values of the task's `params` (default 0); the same seed gives the "
+        "same task",
+    )
+    run.add_argument(
+        "--max-steps", type=_positive, help="cap the task's step budget (budget.max_steps)"
+    )
+    run.add_argument(
+        "--oracle-seed",
+        type=int,
+        metavar="SEED",
+        help="with --policy oracle: solve the task as SEED would set it (a benchmark control: "
+        "the checks must tell the seeds apart)",
+    )
     model = run.add_argument_group(
         "model",
         "for goal-only tasks and `ai:` steps; defaults come from the profile in "
@@ -73,8 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--profile", help="a named profile from the config file")
     model.add_argument(
         "--policy",
-        choices=["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"],
-        help="how to decide: a task file's script, or a model and its output format",
+        choices=[
+            "scripted",
+            "openai-chat",
+            "openai-cua",
+            "ui-tars",
+            "qwen-vl",
+            "oracle",
+            "do-nothing",
+        ],
+        help="how to decide: a task file's script, a model and its output format, or a "
+        "benchmark control (oracle: the task's own solution; do-nothing: says done at once)",
     )
     model.add_argument("--model", help="the model name the endpoint knows")
     model.add_argument(
@@ -133,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--runs-dir", type=Path)
 
     commands.add_parser("schema", help="print the JSON Schema of task files")
+    benchmark.add_parser(commands)
     return parser
 
 
@@ -230,7 +258,15 @@ def _command_run(args: argparse.Namespace) -> int:
     overrides = _parse_vars(args.var)
     # Named now (the task file refers to it), made only once the run really starts.
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
-    loaded = load_task(args.task, overrides=overrides, builtins={"workdir": str(workdir)})
+    builtins = {"workdir": str(workdir)}
+    loaded = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.seed)
+    oracle = None
+    if args.oracle_seed is not None:
+        other = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.oracle_seed)
+        oracle = other.task.oracle
+    if args.max_steps is not None:
+        budget = loaded.task.budget.model_copy(update={"max_steps": args.max_steps})
+        loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": budget}))
     runs_dir = args.runs_dir or default_runs_dir()
     progress = sys.stderr if args.json else sys.stdout
     stop = StopToken()
@@ -246,6 +282,7 @@ def _command_run(args: argparse.Namespace) -> int:
             monitor=args.monitor,
             profile=profile,
             replay=replay,
+            oracle=oracle,
         )
         result = session.run()
     if args.json:
@@ -255,6 +292,7 @@ def _command_run(args: argparse.Namespace) -> int:
                     "status": result.status,
                     "exit_code": result.exit_code,
                     "reason": result.reason,
+                    "declared": result.declared,
                     "steps": result.steps,
                     "seconds": round(result.seconds, 3),
                     "input_tokens": result.spent.input_tokens,
@@ -417,6 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "logs": _command_logs,
         "tray": _command_tray,
         "report": _command_report,
+        "bench": benchmark.command,
     }
     try:
         return handlers[args.command](args)

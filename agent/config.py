@@ -30,8 +30,12 @@ from agent.errors import ActionError, ConfigError
 from agent.files import write_private_file
 from agent.guard import GuardRules
 
-PolicyName = Literal["scripted", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"]
+PolicyName = Literal[
+    "scripted", "oracle", "do-nothing", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"
+]
 MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl")
+# Benchmark controls: the task file's `oracle` steps, and a policy that says done at once.
+CONTROL_POLICIES = ("oracle", "do-nothing")
 
 _DEFAULT_MODELS = {
     "openai-chat": "gpt-4.1",

@@ -55,6 +55,8 @@ class Outcome:
     status: Literal["done", "failed", "stopped", "budget"]
     reason: str
     steps: int
+    # What the agent itself said: `done` or `fail`; None when the run ended for it.
+    declared: Literal["done", "fail"] | None = None
 
 
 @dataclass
@@ -152,9 +154,9 @@ class Runner:
         for action in decision.actions:
             match action:
                 case Done(summary=summary):
-                    return Outcome("done", summary or "done", step)
+                    return Outcome("done", summary or "done", step, declared="done")
                 case Fail(reason=reason):
-                    return Outcome("failed", reason, step)
+                    return Outcome("failed", reason, step, declared="fail")
                 case AskBoss(question=question):
                     # No boss is watching a headless run: asking means it cannot go on alone.
                     return Outcome("failed", f"needs the boss: {question}", step)

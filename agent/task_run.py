@@ -6,6 +6,7 @@ event and the apps the task launched are closed.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.exclusions import ExcludedRegions
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import fingerprint, wait_until_settled
-from agent.errors import AgentError, UnsupportedError
+from agent.errors import AgentError, EnvironmentProblem, UnsupportedError
 from agent.events import (
     ApprovalAnswered,
     ApprovalRequested,
@@ -36,6 +37,7 @@ from agent.events import (
 from agent.guard import GuardRules, RuleGuard
 from agent.loop import Budget, Limits, Outcome, Runner, Spent
 from agent.policy.client import ModelClient, RetryNotice
+from agent.policy.do_nothing import DoNothingPolicy
 from agent.policy.factory import model_policy
 from agent.policy.openai_cua import SafetyCheck
 from agent.policy.protocol import Policy
@@ -46,7 +48,15 @@ from agent.secrets import SecretMasker
 from agent.stop import StopToken
 from agent.taskfile import LoadedTask, Task
 from agent.taskfile_items import AiStep as AiStepModel
-from agent.taskfile_items import LaunchStep, Step, WaitForSpec, WaitForStep, step_to_action
+from agent.taskfile_items import (
+    LaunchStep,
+    RunStep,
+    Step,
+    WaitForSpec,
+    WaitForStep,
+    WriteFileStep,
+    step_to_action,
+)
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 # The same action this many times with no change on the screen: a model is stuck.
@@ -63,6 +73,7 @@ class RunResult:
     seconds: float
     checks: tuple[CheckResult, ...] = field(default=())
     spent: Spent = field(default_factory=Spent)
+    declared: str | None = None  # what the agent said at the end: done, fail, or nothing
 
 
 def guard_rules(task: Task, profile: Profile) -> GuardRules:
@@ -76,6 +87,31 @@ def condition_of(spec: WaitForSpec) -> Condition:
     if spec.window is not None:
         return WindowAppears(spec.window, focused=spec.focused)
     return FileExists(str(spec.file))
+
+
+def run_setup_command(
+    command: str, timeout: float, environment: Mapping[str, str], workdir: Path
+) -> None:
+    """A setup `run:`: a shell command in the task's workdir that must succeed."""
+    try:
+        result = subprocess.run(
+            command,
+            shell=True,
+            cwd=workdir,
+            env=dict(environment),
+            capture_output=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise EnvironmentProblem(
+            f"setup run {command!r} did not finish within {timeout:g}s"
+        ) from None
+    if result.returncode != 0:
+        output = result.stderr.decode("utf-8", "replace").strip()[-500:]
+        raise EnvironmentProblem(
+            f"setup run {command!r} exited with {result.returncode}"
+            + (f": {output}" if output else "")
+        )
 
 
 def scripted_steps(steps: Sequence[Step]) -> list[ScriptedStep]:
@@ -113,7 +149,9 @@ class TaskSession:
         injection: InjectionWindow | None = None,
         excluded: ExcludedRegions | None = None,
         approver: Approver | None = None,
+        oracle: Sequence[Step] | None = None,
     ) -> None:
+        self.oracle = loaded.task.oracle if oracle is None else oracle  # for --policy oracle
         self.approver = approver  # None: the task file answers what needs the boss
         self.replay = replay
         self.injection = injection  # shared with a BossWatcher, which then knows our input
@@ -183,7 +221,7 @@ class TaskSession:
                 outcome = runner.run()
                 if outcome.status in ("done", "failed"):
                     self._evaluate_checks()
-            return self._finish(*self._verdict(outcome), outcome.steps)
+            return self._finish(*self._verdict(outcome), outcome.steps, outcome.declared)
         except AgentError as error:
             status = "bad_input" if error.exit_code == EXIT_BAD_INPUT else "environment_error"
             return self._finish(status, error.exit_code, str(error), outcome.steps)
@@ -208,6 +246,13 @@ class TaskSession:
         task = self.loaded.task
         if self.replay is not None:
             return ReplayPolicy(self.replay), Limits()
+        if self.profile.policy == "do-nothing":
+            return DoNothingPolicy(), Limits()
+        if self.profile.policy == "oracle":
+            if not self.oracle:
+                raise UnsupportedError(f"--policy oracle: the task {task.name!r} has no oracle")
+            display = self.environment.get("DISPLAY")
+            return ScriptedPolicy(scripted_steps(self.oracle), self.stop, display), Limits()
         steps = scripted_steps(task.steps)
         needs_model = not steps or any(isinstance(step, AiStep) for step in steps)
         if needs_model and self.profile.policy not in MODEL_POLICIES:
@@ -261,14 +306,22 @@ class TaskSession:
             return
         for item in self.loaded.task.setup:
             before = time.monotonic()
-            if isinstance(item, LaunchStep):
-                spec = item.launch
-                launcher.launch(spec.command, cwd=spec.cwd, env=spec.env)
-                description = f"launch {spec.command}"
-            else:
-                condition = condition_of(item.wait_for)
-                wait_for(condition, item.wait_for.timeout, self.stop, self.environment["DISPLAY"])
-                description = f"wait_for {condition.describe()}"
+            match item:
+                case LaunchStep(launch=spec):
+                    launcher.launch(spec.command, cwd=spec.cwd, env=spec.env)
+                    description = f"launch {spec.command}"
+                case RunStep(run=spec):
+                    run_setup_command(spec.command, spec.timeout, self.environment, self.workdir)
+                    description = f"run {spec.command}"
+                case WriteFileStep(write_file=spec):
+                    path = self.workdir / spec.path  # an absolute path stays as it is
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(spec.text, encoding="utf-8")
+                    description = f"write_file {path}"
+                case WaitForStep(wait_for=spec):
+                    condition = condition_of(spec)
+                    wait_for(condition, spec.timeout, self.stop, self.environment["DISPLAY"])
+                    description = f"wait_for {condition.describe()}"
             self.bus.emit(SetupDone(description, time.monotonic() - before))
         # A window's title shows before the app has drawn and taken the focus: let the
         # screen come to rest before the first step acts on it.
@@ -282,11 +335,18 @@ class TaskSession:
             self.bus.emit(CheckEvaluated(result.description, result.passed, result.detail))
 
     def _verdict(self, outcome: Outcome) -> tuple[str, int, str]:
+        expect_fail = self.loaded.task.expect == "fail"
         match outcome.status:
             case "stopped" | "budget":
                 return "stopped", EXIT_STOPPED, outcome.reason
-            case "failed":
+            case "failed" if not (expect_fail and outcome.declared == "fail"):
                 return "failed", EXIT_FAILED, outcome.reason
+            case "done" if expect_fail:
+                return (
+                    "failed",
+                    EXIT_FAILED,
+                    f"the task cannot be done, yet the agent said done: {outcome.reason}",
+                )
         failed = [check for check in self.checks if not check.passed]
         if failed:
             names = "; ".join(f"{c.description}: {c.detail}" for c in failed)
@@ -294,7 +354,9 @@ class TaskSession:
             return "failed", EXIT_FAILED, f"{count}: {names}"
         return "success", EXIT_SUCCESS, f"{outcome.reason}; {len(self.checks)} checks hold"
 
-    def _finish(self, status: str, exit_code: int, reason: str, steps: int) -> RunResult:
+    def _finish(
+        self, status: str, exit_code: int, reason: str, steps: int, declared: str | None = None
+    ) -> RunResult:
         seconds = time.monotonic() - self._started
         reason = self.bus.masker.mask_text(reason)
         spent = self.spent
@@ -311,5 +373,13 @@ class TaskSession:
             )
         )
         return RunResult(
-            status, exit_code, reason, self.log.folder, steps, seconds, tuple(self.checks), spent
+            status,
+            exit_code,
+            reason,
+            self.log.folder,
+            steps,
+            seconds,
+            tuple(self.checks),
+            spent,
+            declared,
         )

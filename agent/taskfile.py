@@ -20,9 +20,10 @@ from pydantic import Field, model_validator
 
 from agent.errors import TaskFileError
 from agent.guard import GuardRules
+from agent.taskfile_checks import CHECK_KINDS, Check
 from agent.taskfile_items import (
-    ITEM_KINDS,
-    Check,
+    SETUP_KINDS,
+    STEP_KINDS,
     Seconds,
     SetupStep,
     Step,
@@ -31,6 +32,14 @@ from agent.taskfile_items import (
     problem,
 )
 from agent.taskfile_lines import SecretName, VarValue, load_document
+from agent.taskfile_params import ParamSpec
+
+ITEM_KINDS = {
+    "setup": ("setup step", SETUP_KINDS),
+    "steps": ("step", STEP_KINDS),
+    "oracle": ("step", STEP_KINDS),
+    "checks": ("check", CHECK_KINDS),
+}
 
 
 class Budget(TaskModel):
@@ -48,6 +57,29 @@ class Task(TaskModel):
     checks: list[Check] = Field(default_factory=list)
     budget: Budget = Budget()
     vars: dict[str, VarValue] = Field(default_factory=dict)
+    params: Annotated[
+        dict[str, ParamSpec],
+        Field(
+            default_factory=dict,
+            description="variables a seed picks (`shain run --seed`, `shain bench`): a list "
+            "to choose from, {between: [low, high]} or {expr: arithmetic on the ones above}",
+        ),
+    ]
+    oracle: Annotated[
+        list[Step],
+        Field(
+            default_factory=list,
+            description="scripted steps that solve the goal (`--policy oracle`); benchmark "
+            "tasks have one to prove that the task can be done and its checks hold",
+        ),
+    ]
+    expect: Annotated[
+        Literal["done", "fail"],
+        Field(description="`fail` for a task that cannot be done: success is the agent saying so"),
+    ] = "done"
+    skills: Annotated[
+        list[Text], Field(default_factory=list, description="what the task exercises")
+    ]
     secrets: Annotated[
         list[SecretName], Field(default_factory=list, description="environment variable names")
     ]
@@ -89,6 +121,7 @@ def load_task(
     overrides: Mapping[str, str] = _EMPTY,
     builtins: Mapping[str, str] = _EMPTY,
     environ: Mapping[str, str] | None = None,
+    seed: int = 0,
 ) -> LoadedTask:
     """Read, substitute and validate a task file; TaskFileError says what is wrong and where."""
     try:
@@ -100,7 +133,7 @@ def load_task(
     except OSError as error:
         raise TaskFileError(f"{path}: cannot read the task file: {error.strerror}") from None
     loaded = load_task_text(
-        text, str(path), overrides=overrides, builtins=builtins, environ=environ
+        text, str(path), overrides=overrides, builtins=builtins, environ=environ, seed=seed
     )
     return replace(loaded, path=path)
 
@@ -112,14 +145,16 @@ def load_task_text(
     overrides: Mapping[str, str] = _EMPTY,
     builtins: Mapping[str, str] = _EMPTY,
     environ: Mapping[str, str] | None = None,
+    seed: int = 0,
 ) -> LoadedTask:
     """`load_task` for text already read; `source` names it in messages.
 
-    Variables, lowest priority first: the task's `vars`, `builtins`, `overrides`, then the
-    secrets (`secrets:` names environment variables, read from `environ`, default os.environ).
+    Variables, lowest priority first: the task's `vars`, its `params` (as `seed` picks them),
+    `builtins`, `overrides`, then the secrets (`secrets:` names environment variables, read
+    from `environ`, default os.environ).
     """
     env = os.environ if environ is None else environ
     task, secret_values, variables = load_document(
-        text, source, Task, ITEM_KINDS, layers=(builtins, overrides), environ=env
+        text, source, Task, ITEM_KINDS, layers=(builtins, overrides), environ=env, seed=seed
     )
     return LoadedTask(task, Path(source), secret_values, MappingProxyType(variables))

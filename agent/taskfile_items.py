@@ -1,8 +1,9 @@
-"""The items of a task file: every kind of step, setup step and check, as pydantic models.
+"""The items of a task file: every kind of step and setup step, as pydantic models.
 
 Each item is a mapping with exactly one key naming its kind (`click: {x: 1, y: 2}`); a
 callable discriminator picks the model from that key, so an error points into the right one.
-`step_to_action` turns a scripted step into the action it stands for.
+`step_to_action` turns a scripted step into the action it stands for. Checks are in
+`agent.taskfile_checks`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,18 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from agent.actions import Action, Click, Drag, KeyPress, MouseButton, Move, Scroll, TypeText, Wait
+from agent.actions import (
+    Action,
+    Click,
+    Drag,
+    Fail,
+    KeyPress,
+    MouseButton,
+    Move,
+    Scroll,
+    TypeText,
+    Wait,
+)
 from agent.desktop.keys import parse_key_combination
 from agent.errors import ActionError
 from agent.geometry import Point
@@ -47,7 +59,7 @@ class TaskModel(BaseModel):
         return data
 
 
-class _Item(TaskModel):
+class Item(TaskModel):
     """A step, setup step or check: one field, named after its kind."""
 
     @property
@@ -55,7 +67,7 @@ class _Item(TaskModel):
         return next(iter(type(self).model_fields))
 
 
-def _regex(pattern: str) -> str:
+def regex(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as error:
@@ -151,7 +163,7 @@ class WaitForSpec(TaskModel):
     @field_validator("window")
     @classmethod
     def _valid_regex(cls, value: str | None) -> str | None:
-        return None if value is None else _regex(value)
+        return None if value is None else regex(value)
 
     @model_validator(mode="after")
     def _window_or_file(self) -> WaitForSpec:
@@ -178,31 +190,31 @@ def _launch_schema(schema: dict[str, Any]) -> None:
 # ---- steps, setup steps and checks
 
 
-class ClickStep(_Item):
+class ClickStep(Item):
     click: ClickSpec
 
 
-class DoubleClickStep(_Item):
+class DoubleClickStep(Item):
     double_click: DoubleClickSpec
 
 
-class MoveStep(_Item):
+class MoveStep(Item):
     move: PointSpec
 
 
-class DragStep(_Item):
+class DragStep(Item):
     drag: DragSpec
 
 
-class ScrollStep(_Item):
+class ScrollStep(Item):
     scroll: ScrollSpec
 
 
-class TypeStep(_Item):
+class TypeStep(Item):
     type: Text
 
 
-class KeyStep(_Item):
+class KeyStep(Item):
     key: Text
 
     @field_validator("key")
@@ -215,96 +227,71 @@ class KeyStep(_Item):
         return value
 
 
-class WaitStep(_Item):
+class WaitStep(Item):
     wait: Annotated[float, Field(ge=0, le=300)]
 
 
-class WaitForStep(_Item):
+class WaitForStep(Item):
     wait_for: WaitForSpec
 
 
-class AiStep(_Item):
+class AiStep(Item):
     ai: Text
 
 
-class LaunchStep(_Item):
+class FailStep(Item):
+    """Give up on purpose: the right answer to a task that cannot be done."""
+
+    fail: Text
+
+
+class LaunchStep(Item):
     model_config = ConfigDict(json_schema_extra=_launch_schema)
     launch: LaunchSpec
 
 
-class PathSpec(TaskModel):
-    path: Text
-
-
-class FileContainsSpec(PathSpec):
-    text: Text
-
-
-class FileEqualsSpec(PathSpec):
-    text: str
-    strip: Annotated[bool, Field(description="ignore leading and trailing whitespace")] = True
-
-
-class CommandSpec(TaskModel):
-    run: Text
-    exit_code: int = 0
-    stdout: str | None = None
-    stdout_contains: str | None = None
+class RunSpec(TaskModel):
+    command: Text
     timeout: Seconds = 30
 
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        return {"command": data} if isinstance(data, str) else data
 
-class ClipboardSpec(TaskModel):
+
+def _run_schema(schema: dict[str, Any]) -> None:
+    run = schema["properties"]["run"]
+    schema["properties"]["run"] = {"anyOf": [{"type": "string", "minLength": 1}, run]}
+
+
+class RunStep(Item):
+    """A shell command that prepares the task (files, folders) and must exit with 0."""
+
+    model_config = ConfigDict(json_schema_extra=_run_schema)
+    run: RunSpec
+
+
+class WriteFileSpec(TaskModel):
+    path: Text
     text: str
 
 
-class WindowTitleSpec(TaskModel):
-    matches: Annotated[Text, Field(description="regular expression")]
-    active: Annotated[bool, Field(description="the active window must match, else any")] = True
-
-    @field_validator("matches")
-    @classmethod
-    def _valid_regex(cls, value: str) -> str:
-        return _regex(value)
+class WriteFileStep(Item):
+    write_file: WriteFileSpec
 
 
-class FileExistsCheck(_Item):
-    file_exists: PathSpec
-
-
-class FileContainsCheck(_Item):
-    file_contains: FileContainsSpec
-
-
-class FileEqualsCheck(_Item):
-    file_equals: FileEqualsSpec
-
-
-class CommandCheck(_Item):
-    command: CommandSpec
-
-
-class ClipboardEqualsCheck(_Item):
-    clipboard_equals: ClipboardSpec
-
-
-class WindowTitleCheck(_Item):
-    window_title: WindowTitleSpec
-
-
-def _kind_of(value: Any) -> str | None:
+def kind_of(value: Any) -> str | None:
     """The discriminator: the one key of a mapping (or the one field of a built item)."""
-    if isinstance(value, _Item):
+    if isinstance(value, Item):
         return value.kind
     if isinstance(value, dict) and len(value) == 1:
         return str(next(iter(value)))
     return None
 
 
-_STEPS = "click double_click move drag scroll type key wait wait_for ai"
-_CHECKS = "file_exists file_contains file_equals command clipboard_equals window_title"
+_STEPS = "click double_click move drag scroll type key wait wait_for ai fail"
 STEP_KINDS = tuple(_STEPS.split())
-SETUP_KINDS = ("launch", "wait_for")
-CHECK_KINDS = tuple(_CHECKS.split())
+SETUP_KINDS = ("launch", "run", "write_file", "wait_for")
 
 Step = Annotated[
     Annotated[ClickStep, Tag("click")]
@@ -316,27 +303,17 @@ Step = Annotated[
     | Annotated[KeyStep, Tag("key")]
     | Annotated[WaitStep, Tag("wait")]
     | Annotated[WaitForStep, Tag("wait_for")]
-    | Annotated[AiStep, Tag("ai")],
-    Discriminator(_kind_of),
+    | Annotated[AiStep, Tag("ai")]
+    | Annotated[FailStep, Tag("fail")],
+    Discriminator(kind_of),
 ]
 SetupStep = Annotated[
-    Annotated[LaunchStep, Tag("launch")] | Annotated[WaitForStep, Tag("wait_for")],
-    Discriminator(_kind_of),
+    Annotated[LaunchStep, Tag("launch")]
+    | Annotated[RunStep, Tag("run")]
+    | Annotated[WriteFileStep, Tag("write_file")]
+    | Annotated[WaitForStep, Tag("wait_for")],
+    Discriminator(kind_of),
 ]
-Check = Annotated[
-    Annotated[FileExistsCheck, Tag("file_exists")]
-    | Annotated[FileContainsCheck, Tag("file_contains")]
-    | Annotated[FileEqualsCheck, Tag("file_equals")]
-    | Annotated[CommandCheck, Tag("command")]
-    | Annotated[ClipboardEqualsCheck, Tag("clipboard_equals")]
-    | Annotated[WindowTitleCheck, Tag("window_title")],
-    Discriminator(_kind_of),
-]
-ITEM_KINDS = {
-    "setup": ("setup step", SETUP_KINDS),
-    "steps": ("step", STEP_KINDS),
-    "checks": ("check", CHECK_KINDS),
-}
 
 
 def step_to_action(step: Step) -> Action | None:
@@ -359,4 +336,6 @@ def step_to_action(step: Step) -> Action | None:
             return KeyPress(parse_key_combination(combination))
         case WaitStep(wait=seconds):
             return Wait(seconds)
+        case FailStep(fail=reason):
+            return Fail(reason)
     return None

@@ -21,6 +21,7 @@ import yaml
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from agent.errors import TaskFileError, UnsupportedError
+from agent.taskfile_params import PARAMS, resolve_params
 
 Loc = tuple[str | int, ...]
 _M = TypeVar("_M", bound=pydantic.BaseModel)
@@ -349,11 +350,13 @@ def load_document(
     *,
     layers: Iterable[Mapping[str, str]],
     environ: Mapping[str, str],
+    seed: int = 0,
 ) -> tuple[_M, tuple[str, ...], dict[str, str]]:
     """The validated model, the non-empty secret values and every variable.
 
-    Variables come from the document's `vars`, then each of `layers` in turn, then the
-    environment variables named by `secrets`, each overriding the ones before.
+    Variables come from the document's `vars`, then its `params` (picked by `seed`), then
+    each of `layers` in turn, then the environment variables named by `secrets`, each
+    overriding the ones before.
     """
     root, data = parse_yaml(text, source)
     if data is None:
@@ -366,6 +369,11 @@ def load_document(
             f" not {type(data).__name__}"
         )
     variables = _prevalidate(_VARS, data.get("vars", {}), "vars", root, source, kinds)
+    specs = _prevalidate(PARAMS, data.get("params", {}), "params", root, source, kinds)
+    try:
+        variables.update(resolve_params(str(data.get("name", "")), specs, seed))
+    except ValueError as error:
+        raise_problems([Problem(line_of(root, ("params",)), ("params",), str(error))], source)
     names = _prevalidate(_SECRETS, data.get("secrets", []), "secrets", root, source, kinds)
     missing = [
         Problem(line_of(root, ("secrets", i)), ("secrets", i), f"secret {name!r} is not set")
@@ -379,7 +387,7 @@ def load_document(
     for layer in (*layers, secrets):
         variables.update(layer)
 
-    done = substitute(data, variables, frozenset({"vars", "secrets"}), frozenset(secrets))
+    done = substitute(data, variables, frozenset({"vars", "params", "secrets"}), frozenset(secrets))
     problems = [Problem(line_of(root, loc), loc, message) for loc, message in done.problems]
     document: _M | None = None
     invalid: list[Problem] = []

@@ -27,6 +27,7 @@ RUN_PROGRAMS = frozenset(
         "galculator",
         "xterm",
         "zenity",
+        "pcmanfm",
         "dconf-service",
         "xclip",
     }

@@ -109,13 +109,13 @@ def test_scripted_actions_run_in_order_and_end_done() -> None:
     script: list[Action] = [Click(10, 20), TypeText("hello"), KeyPress(("ctrl", "s")), Wait(0)]
     outcome, desktop, _ = _run(script)
     assert desktop.executed == script
-    assert outcome == Outcome("done", "all 4 scripted steps done", 5)
+    assert outcome == Outcome("done", "all 4 scripted steps done", 5, declared="done")
     assert desktop.released == 1
 
 
 def test_empty_script_is_done_at_once() -> None:
     outcome, desktop, _ = _run([])
-    assert outcome == Outcome("done", "all 0 scripted steps done", 1)
+    assert outcome == Outcome("done", "all 0 scripted steps done", 1, declared="done")
     assert desktop.executed == []
 
 
@@ -211,17 +211,19 @@ def test_stop_during_an_action_ends_the_run_as_stopped() -> None:
 
 
 @pytest.mark.parametrize(
-    ("final", "status", "reason"),
+    ("final", "status", "reason", "declared"),
     [
-        (Done("note saved"), "done", "note saved"),
-        (Done(), "done", "done"),
-        (Fail("no such window"), "failed", "no such window"),
-        (AskBoss("which printer?"), "failed", "needs the boss: which printer?"),
+        (Done("note saved"), "done", "note saved", "done"),
+        (Done(), "done", "done", "done"),
+        (Fail("no such window"), "failed", "no such window", "fail"),
+        (AskBoss("which printer?"), "failed", "needs the boss: which printer?", None),
     ],
 )
-def test_final_actions_end_the_run(final: Action, status: str, reason: str) -> None:
+def test_final_actions_end_the_run(
+    final: Action, status: str, reason: str, declared: str | None
+) -> None:
     outcome, desktop, _ = _run([Move(1, 1), final, Click(9, 9)])
-    assert outcome == Outcome(status, reason, 2)  # type: ignore[arg-type]
+    assert outcome == Outcome(status, reason, 2, declared)  # type: ignore[arg-type]
     assert desktop.executed == [Move(1, 1)]  # nothing after the final action
 
 
@@ -273,7 +275,7 @@ def test_the_policy_sees_the_screen_and_its_history() -> None:
 
     desktop = FakeDesktop()
     outcome = Runner(desktop, Recording(), EventBus(), StopToken(), settle=TINY_SETTLE).run()
-    assert outcome == Outcome("done", "enough", 3)
+    assert outcome == Outcome("done", "enough", 3, declared="done")
     assert desktop.executed == [Move(1, 0), Wait(0), Move(2, 0), Wait(0)]
     assert [obs.step for obs, _ in seen] == [1, 2, 3]
     assert all(obs.screen == Size(64, 48) for obs, _ in seen)

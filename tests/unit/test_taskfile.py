@@ -20,16 +20,14 @@ from agent.taskfile import (
     load_task_text,
     task_json_schema,
 )
+from agent.taskfile_checks import CommandCheck, FileEqualsCheck, WindowTitleCheck
 from agent.taskfile_items import (
     AiStep,
     ClickStep,
-    CommandCheck,
-    FileEqualsCheck,
     KeyStep,
     LaunchStep,
     ScrollStep,
     WaitForStep,
-    WindowTitleCheck,
     step_to_action,
 )
 from agent.taskfile_lines import UnsupportedTaskError
@@ -229,7 +227,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
     message = error_of(tmp_path, "name: t\ngoal: g\nstpes:\n  - wait: 1\n")
     assert message == (
         "3: unknown key 'stpes' (expected one of name, goal, setup, steps, checks, budget,"
-        " vars, secrets, approvals, guard)"
+        " vars, params, oracle, expect, skills, secrets, approvals, guard)"
     )
 
 
@@ -242,7 +240,7 @@ def test_unknown_step_kind_lists_the_kinds(tmp_path: Path) -> None:
     message = error_of(tmp_path, steps_task("wait: 1", "wait: 2", "clik: {x: 1, y: 2}"))
     assert message == (
         "5: steps[2]: unknown step 'clik': a step is one of click, double_click, move, drag,"
-        " scroll, type, key, wait, wait_for, ai"
+        " scroll, type, key, wait, wait_for, ai, fail"
     )
 
 
@@ -250,9 +248,11 @@ def test_unknown_setup_and_check_kinds(tmp_path: Path) -> None:
     text = "name: t\ngoal: g\nsetup:\n  - click: {x: 1, y: 1}\nchecks:\n  - file_exist: {path: p}\n"
     message = error_of(tmp_path, text)
     assert message.splitlines() == [
-        "4: setup[0]: unknown setup step 'click': a setup step is one of launch, wait_for",
+        "4: setup[0]: unknown setup step 'click': a setup step is one of launch, run,"
+        " write_file, wait_for",
         f"{tmp_path / 'task.yaml'}:6: checks[0]: unknown check 'file_exist': a check is one of"
-        " file_exists, file_contains, file_equals, command, clipboard_equals, window_title",
+        " file_exists, file_absent, file_contains, file_equals, command, clipboard_equals,"
+        " window_title",
     ]
 
 
@@ -271,7 +271,7 @@ def test_step_that_is_not_a_mapping(tmp_path: Path) -> None:
     assert second.endswith(
         ":5: steps[2]: a step is a mapping with one key naming its kind"
         " (one of click, double_click, move, drag, scroll, type, key, wait,"
-        " wait_for, ai), got an empty mapping"
+        " wait_for, ai, fail), got an empty mapping"
     )
 
 
