@@ -224,6 +224,9 @@ def add_parser(commands: Any) -> None:
     bench.add_argument("--profile", help="a named profile from the config file")
     bench.add_argument("--model", help="the model name the endpoint knows")
     bench.add_argument("--base-url", help="an OpenAI-compatible endpoint")
+    bench.add_argument(
+        "--marks", action="store_true", help="set-of-marks screenshots (openai-chat)"
+    )
     bench.add_argument("--seeds", type=int, default=1, help="seeds 1..N for each task (default 1)")
     bench.add_argument("--tasks", metavar="GLOB", help="only tasks whose name matches the glob")
     bench.add_argument("--tasks-dir", type=Path, default=BENCH_TASKS, help=f"default {BENCH_TASKS}")
@@ -259,7 +262,7 @@ def command(args: argparse.Namespace) -> int:
         )
         if value is not None
         for argument in (flag, value)
-    )
+    ) + (("--marks",) if args.marks else ())
     options = ChildOptions(output / "runs", args.max_steps, model_arguments)
     print(
         f"bench: {len(planned)} runs ({len(tasks)} tasks x {len(seeds)} seeds"

@@ -11,6 +11,7 @@ from pathlib import Path
 from agent.desktop.clipboard import read_clipboard
 from agent.desktop.windows import list_windows
 from agent.errors import AgentError
+from agent.perception.locator import Locator
 from agent.taskfile_checks import (
     Check,
     ClipboardEqualsCheck,
@@ -19,6 +20,8 @@ from agent.taskfile_checks import (
     FileContainsCheck,
     FileEqualsCheck,
     FileExistsCheck,
+    ScreenTextCheck,
+    ScreenTextSpec,
     WindowTitleCheck,
 )
 
@@ -41,9 +44,15 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def evaluate_check(check: Check, environment: Mapping[str, str]) -> CheckResult:
-    """Evaluate one check; a check that cannot even be evaluated fails with the reason."""
+def evaluate_check(
+    check: Check, environment: Mapping[str, str], locator: Locator | None = None
+) -> CheckResult:
+    """Evaluate one check; a check that cannot even be evaluated fails with the reason.
+
+    `screen_text` needs the `locator` of the screen."""
     try:
+        if isinstance(check, ScreenTextCheck):
+            return _screen_text(check.screen_text, locator)
         return _evaluate(check, environment)
     except AgentError as error:
         return CheckResult(_describe(check), False, str(error))
@@ -106,6 +115,21 @@ def _evaluate(check: Check, environment: Mapping[str, str]) -> CheckResult:
                 "" if found else f"titles: {titles}",
             )
     raise AssertionError(f"unhandled check {check!r}")
+
+
+def _screen_text(spec: ScreenTextSpec, locator: Locator | None) -> CheckResult:
+    target = spec.target()
+    wanted = "on the screen" if spec.present else "not on the screen"
+    description = f"screen_text {target.describe()} {wanted}"
+    if locator is None:
+        return CheckResult(description, False, "no screen to read")
+    found = locator.find(target)
+    passed = bool(found) == spec.present
+    if passed:
+        return CheckResult(description, True, "")
+    if found:
+        return CheckResult(description, False, "seen: " + "; ".join(c.describe() for c in found))
+    return CheckResult(description, False, "not seen; " + locator.what_is_visible())
 
 
 def _command(

@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--virtual-display",
         action="store_true",
-        help="run on a private virtual screen (Xvfb + openbox + a session bus) that is "
+        help="run on a private virtual screen (Xvfb, openbox, a session bus and an "
+        "accessibility bus) that is "
         "torn down afterwards; apps get a fresh profile",
     )
     run.add_argument(
@@ -104,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
         "benchmark control (oracle: the task's own solution; do-nothing: says done at once)",
     )
     model.add_argument("--model", help="the model name the endpoint knows")
+    model.add_argument(
+        "--marks",
+        action="store_true",
+        default=None,
+        help="set-of-marks (openai-chat): number the actionable elements on each screenshot "
+        "and let the model click a number",
+    )
     model.add_argument(
         "--replay",
         metavar="RUN",
@@ -224,7 +232,7 @@ def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
 
     profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
     try:
-        with VirtualDisplay(_parse_size(args.size), session_bus=True) as display:
+        with VirtualDisplay(_parse_size(args.size), accessibility=True) as display:
             environment = display.child_environment()
             # A throwaway screen gets throwaway app settings: no restored sessions, no
             # "recent files" from the user's own desktop.
@@ -252,7 +260,12 @@ def _command_run(args: argparse.Namespace) -> int:
     from agent.taskfile import load_task
 
     profile = resolve_profile(
-        load_config(), args.profile, policy=args.policy, model=args.model, base_url=args.base_url
+        load_config(),
+        args.profile,
+        policy=args.policy,
+        model=args.model,
+        base_url=args.base_url,
+        marks=args.marks,
     )
     replay = find_run(args.replay, args.runs_dir or default_runs_dir()) if args.replay else None
     overrides = _parse_vars(args.var)

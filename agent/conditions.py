@@ -1,4 +1,5 @@
-"""Conditions a task waits for (`wait_for`): a window title appears, a file exists."""
+"""Conditions a task waits for (`wait_for`): a window title appears, a file exists, a thing
+named by what it is shows on the screen."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from agent.desktop.windows import list_windows
 from agent.errors import DesktopError
+from agent.perception.locator import Locator, Target
 from agent.stop import StopToken
 
 POLL_SECONDS = 0.05
@@ -54,7 +56,25 @@ class FileExists:
         return f"{self.path} does not exist"
 
 
-Condition = WindowAppears | FileExists
+@dataclass(frozen=True, slots=True, eq=False)
+class TargetAppears:
+    """Something named by what it is (a text, a role, a name) is on the screen."""
+
+    target: Target
+    locator: Locator
+    kind: str = "target"
+
+    def holds(self, display: str | None) -> bool:
+        return bool(self.locator.poll(self.target))
+
+    def describe(self) -> str:
+        return f"{self.target.describe()} on the screen"
+
+    def situation(self, display: str | None) -> str:
+        return self.locator.what_is_visible()
+
+
+Condition = WindowAppears | FileExists | TargetAppears
 
 
 class ConditionTimeout(DesktopError):

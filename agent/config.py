@@ -63,12 +63,24 @@ class Profile(pydantic.BaseModel):
     coordinates: Literal["absolute", "relative"] = "absolute"  # UI-TARS 1.5 / 1.0
     max_pixels: int = pydantic.Field(1280 * 28 * 28, ge=56 * 56)  # Qwen2.5-VL smart_resize
     temperature: float | None = None
+    # Set-of-marks: numbered boxes over the accessibility tree's actionable elements on each
+    # screenshot, listed in the prompt; the model may click a mark's number (openai-chat).
+    marks: bool = False
     cua_tool: Literal["computer_use_preview", "computer"] = "computer_use_preview"
     guard: GuardRules | None = None  # for tasks whose file sets no `guard:` of its own
 
     @property
     def model_name(self) -> str:
         return self.model or _DEFAULT_MODELS.get(self.policy, "gpt-4.1")
+
+    @pydantic.model_validator(mode="after")
+    def _marks_need_openai_chat(self) -> Profile:
+        if self.marks and self.policy != "openai-chat":
+            raise ValueError(
+                f"set-of-marks (marks = true) works with the openai-chat policy, not "
+                f"{self.policy}: the others answer in their own fixed formats"
+            )
+        return self
 
     def cost_usd(self, input_tokens: int, output_tokens: int) -> float:
         return (
@@ -174,6 +186,7 @@ def resolve_profile(
     policy: str | None = None,
     model: str | None = None,
     base_url: str | None = None,
+    marks: bool | None = None,
 ) -> Profile:
     """The named (or default) profile, with command-line choices on top."""
     chosen = name or config.default_profile
@@ -181,13 +194,11 @@ def resolve_profile(
         known = ", ".join(sorted(config.profiles)) or "none"
         raise ConfigError(f"no profile {chosen!r} in {config_path()} (profiles: {known})")
     profile = config.profiles[chosen] if chosen is not None else Profile()
-    changes = {
-        key: value
-        for key, value in (("policy", policy), ("model", model), ("base_url", base_url))
-        if value is not None
-    }
+    choices = (("policy", policy), ("model", model), ("base_url", base_url), ("marks", marks))
+    changes = {key: value for key, value in choices if value is not None}
     try:
         return Profile.model_validate({**profile.model_dump(exclude_unset=True), **changes})
     except pydantic.ValidationError as error:
         message = "; ".join(item["msg"] for item in error.errors(include_url=False))
-        raise ConfigError(f"--policy {policy!r}: {message}") from None
+        which = f"--policy {policy!r}" if policy is not None else f"profile {chosen or 'default'}"
+        raise ConfigError(f"{which}: {message}") from None

@@ -16,11 +16,12 @@ from agent.actions import Action
 from agent.approvals import ApprovalRequest, Approver, LatestFrame
 from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
-from agent.conditions import Condition, FileExists, WindowAppears, wait_for
+from agent.conditions import Condition, FileExists, TargetAppears, WindowAppears, wait_for
 from agent.config import MODEL_POLICIES, Profile
 from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.exclusions import ExcludedRegions
 from agent.desktop.local import LocalDesktop
+from agent.desktop.protocol import Frame
 from agent.desktop.settle import fingerprint, wait_until_settled
 from agent.errors import AgentError, EnvironmentProblem, UnsupportedError
 from agent.events import (
@@ -36,19 +37,23 @@ from agent.events import (
 )
 from agent.guard import GuardRules, RuleGuard
 from agent.loop import Budget, Limits, Outcome, Runner, Spent
+from agent.perception.locator import Locator
+from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.client import ModelClient, RetryNotice
 from agent.policy.do_nothing import DoNothingPolicy
 from agent.policy.factory import model_policy
 from agent.policy.openai_cua import SafetyCheck
 from agent.policy.protocol import Policy
 from agent.policy.replay import ReplayPolicy
-from agent.policy.scripted import AiStep, ScriptedPolicy, ScriptedStep, WaitStep
+from agent.policy.scripted import AiStep, ClickOn, ScriptedPolicy, ScriptedStep, WaitStep
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
 from agent.stop import StopToken
 from agent.taskfile import LoadedTask, Task
 from agent.taskfile_items import AiStep as AiStepModel
 from agent.taskfile_items import (
+    ClickStep,
+    DoubleClickStep,
     LaunchStep,
     RunStep,
     Step,
@@ -83,10 +88,14 @@ def guard_rules(task: Task, profile: Profile) -> GuardRules:
     return profile.guard
 
 
-def condition_of(spec: WaitForSpec) -> Condition:
+def condition_of(spec: WaitForSpec, locator: Locator | None) -> Condition:
     if spec.window is not None:
         return WindowAppears(spec.window, focused=spec.focused)
-    return FileExists(str(spec.file))
+    if spec.file is not None:
+        return FileExists(spec.file)
+    if locator is None:
+        raise UnsupportedError("wait_for a target needs a screen to look at")
+    return TargetAppears(spec.target(), locator)
 
 
 def run_setup_command(
@@ -114,14 +123,18 @@ def run_setup_command(
         )
 
 
-def scripted_steps(steps: Sequence[Step]) -> list[ScriptedStep]:
+def scripted_steps(steps: Sequence[Step], locator: Locator | None = None) -> list[ScriptedStep]:
     """A task's steps as the scripted policy runs them."""
     scripted: list[ScriptedStep] = []
     for number, step in enumerate(steps, start=1):
         if isinstance(step, AiStepModel):
             scripted.append(AiStep(step.ai))
         elif isinstance(step, WaitForStep):
-            scripted.append(WaitStep(condition_of(step.wait_for), step.wait_for.timeout))
+            condition = condition_of(step.wait_for, locator)
+            scripted.append(WaitStep(condition, step.wait_for.timeout))
+        elif isinstance(step, ClickStep | DoubleClickStep) and step_to_action(step) is None:
+            spec = step.click if isinstance(step, ClickStep) else step.double_click
+            scripted.append(ClickOn(spec.target(), spec.button, spec.count, spec.timeout))
         else:
             action = step_to_action(step)
             if action is None:
@@ -170,6 +183,11 @@ class TaskSession:
         self._seen = LatestFrame()  # the screen an approval request shows
         self.bus = EventBus([self.log, *sinks, self._seen], SecretMasker(loaded.secret_values))
         self.checks: list[CheckResult] = []
+        # Finds things by what they are (`click: {text: Save}`), on the desktop once it is open.
+        self._desktop: LocalDesktop | None = None
+        self.locator, self._screen_elements = screen_locator(
+            self.environment, self._capture, default_text_reader()
+        )
         self.spent = Spent()
         self._started = time.monotonic()
 
@@ -189,6 +207,7 @@ class TaskSession:
                 injection=self.injection,
                 excluded=self.excluded,
             ) as desktop:
+                self._desktop = desktop
                 task = self.loaded.task
                 self.bus.emit(
                     RunStarted(
@@ -231,8 +250,15 @@ class TaskSession:
             self._finish("crashed", EXIT_FAILED, reason, outcome.steps)
             raise
         finally:
+            self._desktop = None
+            self._screen_elements.close()
             launcher.close_all()
             self.log.close()
+
+    def _capture(self) -> Frame:
+        if self._desktop is None:
+            raise UnsupportedError("the screen is not open yet")
+        return self._desktop.capture()
 
     def _policy_label(self) -> str:
         if self.replay is not None:
@@ -252,8 +278,9 @@ class TaskSession:
             if not self.oracle:
                 raise UnsupportedError(f"--policy oracle: the task {task.name!r} has no oracle")
             display = self.environment.get("DISPLAY")
-            return ScriptedPolicy(scripted_steps(self.oracle), self.stop, display), Limits()
-        steps = scripted_steps(task.steps)
+            steps = scripted_steps(self.oracle, self.locator)
+            return ScriptedPolicy(steps, self.stop, display, locator=self.locator), Limits()
+        steps = scripted_steps(task.steps, self.locator)
         needs_model = not steps or any(isinstance(step, AiStep) for step in steps)
         if needs_model and self.profile.policy not in MODEL_POLICIES:
             what = "a goal but no steps" if not steps else "`ai:` steps"
@@ -264,7 +291,7 @@ class TaskSession:
         if not needs_model:
             self.profile = Profile(policy="scripted")  # a model is not used: say so in the log
             display = self.environment.get("DISPLAY")
-            return ScriptedPolicy(steps, self.stop, display), Limits()
+            return ScriptedPolicy(steps, self.stop, display, locator=self.locator), Limits()
         client = ModelClient(
             self.profile, self.stop, environ=self.model_environ, on_retry=self._retried
         )
@@ -272,13 +299,16 @@ class TaskSession:
         limits = Limits(bad_replies=self.profile.max_bad_replies, repeats=MODEL_REPEAT_LIMIT)
         if not steps:
             assert task.goal is not None
-            return model_policy(self.profile, task.goal, client, self._approve), limits
+            return (
+                model_policy(self.profile, task.goal, client, self._approve, self._screen_elements),
+                limits,
+            )
         display = self.environment.get("DISPLAY")
 
         def model_for(goal: str) -> Policy:
-            return model_policy(self.profile, goal, client, self._approve)
+            return model_policy(self.profile, goal, client, self._approve, self._screen_elements)
 
-        return ScriptedPolicy(steps, self.stop, display, model_for), limits
+        return ScriptedPolicy(steps, self.stop, display, model_for, self.locator), limits
 
     def _answer(self, reason: str, step: int | None = None, action: Action | None = None) -> bool:
         """The boss answers through the approver; headless, the task file (deny by default)."""
@@ -319,7 +349,7 @@ class TaskSession:
                     path.write_text(spec.text, encoding="utf-8")
                     description = f"write_file {path}"
                 case WaitForStep(wait_for=spec):
-                    condition = condition_of(spec)
+                    condition = condition_of(spec, self.locator)
                     wait_for(condition, spec.timeout, self.stop, self.environment["DISPLAY"])
                     description = f"wait_for {condition.describe()}"
             self.bus.emit(SetupDone(description, time.monotonic() - before))
@@ -330,7 +360,7 @@ class TaskSession:
 
     def _evaluate_checks(self) -> None:
         for check in self.loaded.task.checks:
-            result = evaluate_check(check, self.environment)
+            result = evaluate_check(check, self.environment, self.locator)
             self.checks.append(result)
             self.bus.emit(CheckEvaluated(result.description, result.passed, result.detail))
 

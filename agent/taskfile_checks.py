@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
-from agent.taskfile_items import Item, Seconds, TaskModel, Text, kind_of, regex
+from agent.taskfile_items import Item, Seconds, TargetFields, TaskModel, Text, kind_of, regex
 
 
 class PathSpec(TaskModel):
@@ -68,13 +68,27 @@ class WindowTitleCheck(Item):
     window_title: WindowTitleSpec
 
 
+class ScreenTextSpec(TargetFields):
+    text: Text  # required here: the text to look for
+    present: Annotated[bool, Field(description="false: the text must NOT be on the screen")] = True
+
+
+class ScreenTextCheck(Item):
+    """Text on the screen, found as `click: {text: ...}` finds it (accessibility, then OCR)."""
+
+    screen_text: ScreenTextSpec
+
+
 class FileAbsentCheck(Item):
     """The file must not exist (moved, renamed or deleted)."""
 
     file_absent: PathSpec
 
 
-_CHECKS = "file_exists file_absent file_contains file_equals command clipboard_equals window_title"
+_CHECKS = (
+    "file_exists file_absent file_contains file_equals command clipboard_equals window_title "
+    "screen_text"
+)
 CHECK_KINDS = tuple(_CHECKS.split())
 
 Check = Annotated[
@@ -84,6 +98,7 @@ Check = Annotated[
     | Annotated[FileEqualsCheck, Tag("file_equals")]
     | Annotated[CommandCheck, Tag("command")]
     | Annotated[ClipboardEqualsCheck, Tag("clipboard_equals")]
-    | Annotated[WindowTitleCheck, Tag("window_title")],
+    | Annotated[WindowTitleCheck, Tag("window_title")]
+    | Annotated[ScreenTextCheck, Tag("screen_text")],
     Discriminator(kind_of),
 ]

@@ -2,7 +2,8 @@
 
 Each item is a mapping with exactly one key naming its kind (`click: {x: 1, y: 2}`); a
 callable discriminator picks the model from that key, so an error points into the right one.
-`step_to_action` turns a scripted step into the action it stands for. Checks are in
+`step_to_action` turns a scripted step into the action it stands for (a click on a target
+becomes one only once the target is found). Checks are in
 `agent.taskfile_checks`.
 """
 
@@ -38,6 +39,7 @@ from agent.actions import (
 from agent.desktop.keys import parse_key_combination
 from agent.errors import ActionError
 from agent.geometry import Point
+from agent.perception.locator import Target
 from agent.taskfile_lines import VarValue, refuse_unknown_keys
 
 
@@ -87,34 +89,56 @@ class PointSpec(TaskModel):
     y: Count
 
 
-_TARGET_KEYS = ("text", "role", "name", "within", "nth")
+class WithinSpec(TaskModel):
+    window: Annotated[Text, Field(description="regular expression for the window's title")]
+
+    @field_validator("window")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return regex(value)
 
 
-def _refuse_target(kind: str, data: Any) -> Any:
-    if isinstance(data, dict) and any(key in data for key in _TARGET_KEYS):
-        raise problem(
-            "unsupported",
-            f"{kind} by text/role is not supported yet "
-            "(grounding comes in a later version); use {x, y}",
-        )
-    return data
+class TargetFields(TaskModel):
+    """A thing on the screen named by what it is (see agent.perception.locator)."""
+
+    text: Annotated[Text | None, Field(description="its text: a label, contents, or OCR")] = None
+    role: Annotated[Text | None, Field(description="button, menu item, or an AT-SPI role")] = None
+    name: Annotated[Text | None, Field(description="its accessible name, whole")] = None
+    within: WithinSpec | None = None
+    nth: Annotated[int | None, Field(ge=1, description="which match, in reading order")] = None
+
+    def target(self) -> Target:
+        window = self.within.window if self.within is not None else None
+        return Target(self.text, self.role, self.name, window, self.nth)
+
+    @property
+    def names_a_target(self) -> bool:
+        return self.text is not None or self.role is not None or self.name is not None
 
 
-class ClickSpec(PointSpec):
+class ClickSpec(TargetFields):
+    x: Count | None = None
+    y: Count | None = None
     button: MouseButton = "left"
     count: Annotated[int, Field(ge=1, le=3)] = 1
+    timeout: Annotated[Seconds, Field(description="with a target: how long to wait for it")] = 5
 
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        return _refuse_target("click", data)
+    @model_validator(mode="after")
+    def _point_or_target(self) -> Self:
+        has_point = self.x is not None or self.y is not None
+        if has_point and self.names_a_target:
+            raise problem("click", "give either x and y, or a target (text, role, name)")
+        if has_point and (self.x is None or self.y is None):
+            raise problem("click", "a point needs both x and y")
+        if not has_point and not self.names_a_target:
+            raise problem("click", "give x and y, or a target: text, role and/or name")
+        if not self.names_a_target and (self.within is not None or self.nth is not None):
+            raise problem("click", "within and nth go with a target (text, role, name)")
+        return self
 
 
-class DoubleClickSpec(PointSpec):
-    button: MouseButton = "left"
-
-    @classmethod
-    def _normalise(cls, data: Any) -> Any:
-        return _refuse_target("double_click", data)
+class DoubleClickSpec(ClickSpec):
+    count: Annotated[int, Field(ge=2, le=2)] = 2
 
 
 class PathPoint(PointSpec):
@@ -152,7 +176,7 @@ class ScrollSpec(PointSpec):
         return self
 
 
-class WaitForSpec(TaskModel):
+class WaitForSpec(TargetFields):
     window: Annotated[Text | None, Field(description="regular expression for a title")] = None
     file: Text | None = None
     timeout: Seconds = 10
@@ -166,9 +190,15 @@ class WaitForSpec(TaskModel):
         return None if value is None else regex(value)
 
     @model_validator(mode="after")
-    def _window_or_file(self) -> WaitForSpec:
-        if (self.window is None) == (self.file is None):
-            raise problem("wait_for", "wait_for needs exactly one of window, file")
+    def _one_condition(self) -> WaitForSpec:
+        given = (self.window is not None) + (self.file is not None) + self.names_a_target
+        if given != 1:
+            raise problem(
+                "wait_for",
+                "wait_for needs exactly one of window, file, or a target (text, role, name)",
+            )
+        if not self.names_a_target and (self.within is not None or self.nth is not None):
+            raise problem("wait_for", "within and nth go with a target (text, role, name)")
         return self
 
 
@@ -319,10 +349,10 @@ SetupStep = Annotated[
 def step_to_action(step: Step) -> Action | None:
     """The action of a scripted step; None for `wait_for` and `ai`, which the runner handles."""
     match step:
-        case ClickStep(click=spec):
+        case ClickStep(click=spec) | DoubleClickStep(double_click=spec):
+            if spec.x is None or spec.y is None:
+                return None  # a target: found on the screen when the step runs
             return Click(spec.x, spec.y, button=spec.button, count=spec.count)
-        case DoubleClickStep(double_click=spec):
-            return Click(spec.x, spec.y, button=spec.button, count=2)
         case MoveStep(move=spec):
             return Move(spec.x, spec.y)
         case DragStep(drag=spec):

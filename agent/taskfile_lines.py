@@ -20,7 +20,7 @@ import pydantic
 import yaml
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from agent.errors import TaskFileError, UnsupportedError
+from agent.errors import TaskFileError
 from agent.taskfile_params import PARAMS, resolve_params
 
 Loc = tuple[str | int, ...]
@@ -218,16 +218,11 @@ def _part(key: Any) -> str | int:
     return key if isinstance(key, str | int) and not isinstance(key, bool) else str(key)
 
 
-class UnsupportedTaskError(TaskFileError, UnsupportedError):
-    """A well-formed task file asking for what this version cannot do yet (click by text)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Problem:
     line: int
     loc: Loc
     message: str
-    unsupported: bool = False
 
     def render(self, source: str) -> str:
         where = format_loc(self.loc)
@@ -237,14 +232,11 @@ class Problem:
 def raise_problems(
     problems: Iterable[Problem], source: str, secret_values: Iterable[str] = ()
 ) -> NoReturn:
-    """One TaskFileError (UnsupportedTaskError if all are unsupported), a problem a line,
-    in file order, with every secret value masked."""
+    """One TaskFileError, a problem a line, in file order, with every secret value masked."""
     ordered = sorted(problems, key=lambda problem: problem.line)
     text = "\n".join(dict.fromkeys(problem.render(source) for problem in ordered))
     for secret in sorted(secret_values, key=len, reverse=True):
         text = text.replace(secret, "***")
-    if ordered and all(problem.unsupported for problem in ordered):
-        raise UnsupportedTaskError(text) from None
     raise TaskFileError(text) from None
 
 
@@ -304,7 +296,7 @@ def validation_problems(
             message = _item_message(kinds[str(loc[0])], context.get("tag"), item["input"])
         elif kind == "value_error":
             message = message.removeprefix("Value error, ")
-        problems.append(Problem(line, loc, message, kind == "unsupported"))
+        problems.append(Problem(line, loc, message))
     return problems
 
 

@@ -14,12 +14,13 @@ from agent.desktop.virtual_display import VirtualDisplay
 
 @pytest.fixture(scope="session")
 def virtual_display() -> Iterator[VirtualDisplay]:
-    """One private virtual screen for the in-process desktop tests.
+    """One private virtual screen for the in-process desktop tests, with its own accessibility
+    bus, so the apps on it publish their accessibility tree.
 
     pyautogui binds the display named by DISPLAY when first imported, so this process
     points DISPLAY at the virtual screen before any test opens a LocalDesktop.
     """
-    with VirtualDisplay(session_bus=True) as display:
+    with VirtualDisplay(accessibility=True) as display:
         previous = os.environ.get("DISPLAY")
         os.environ["DISPLAY"] = display.display
         try:

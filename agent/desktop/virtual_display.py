@@ -1,4 +1,5 @@
-"""A private X screen (Xvfb), optionally with a window manager and a D-Bus session bus. Linux only.
+"""A private X screen (Xvfb), optionally with a window manager, a D-Bus session bus and an
+accessibility bus. Linux only.
 
 Every process is started by this object and torn down by it: on stop(), on leaving a with-block
 (also by an exception or Ctrl-C), at interpreter exit, and - through a parent-death signal - even
@@ -28,7 +29,13 @@ from agent.geometry import Size
 
 _PR_SET_PDEATHSIG = 1
 _SIG_DFL = 0
-_INSTALL_HINTS = {"Xvfb": "xvfb", "openbox": "openbox", "dbus-daemon": "dbus"}
+_INSTALL_HINTS = {
+    "Xvfb": "xvfb",
+    "openbox": "openbox",
+    "dbus-daemon": "dbus",
+    "at-spi-bus-launcher": "at-spi2-core",
+}
+ACCESSIBILITY_BUS_LAUNCHER = "/usr/libexec/at-spi-bus-launcher"
 _STOP_GRACE_SECONDS = 2.0
 _LOG_TAIL_BYTES = 2000
 DEFAULT_SIZE = Size(1920, 1080)
@@ -52,7 +59,10 @@ def _die_with_parent() -> Callable[[], None]:
 
 
 class VirtualDisplay:
-    """Xvfb on a display number it picks itself, plus an optional window manager and bus.
+    """Xvfb on a display number it picks itself, plus an optional window manager and buses.
+
+    With `accessibility`, apps started with child_environment() publish their accessibility
+    tree (AT-SPI) on this screen's own accessibility bus; it implies the session bus.
 
     Call start() from a thread that lives as long as the display: the parent-death signal
     fires when the thread that started the children exits, not only the process.
@@ -64,11 +74,14 @@ class VirtualDisplay:
         *,
         window_manager: str | None = "openbox",
         session_bus: bool = False,
+        accessibility: bool = False,
         startup_timeout: float = 10.0,
     ) -> None:
         self.size = size
         self.window_manager = window_manager
-        self.session_bus = session_bus
+        # The accessibility bus is found through the session bus (org.a11y.Bus).
+        self.session_bus = session_bus or accessibility
+        self.accessibility = accessibility
         self.startup_timeout = startup_timeout
         self._display: str | None = None
         self._env: dict[str, str] = {}
@@ -96,6 +109,13 @@ class VirtualDisplay:
         # GTK and Qt prefer Wayland when it is advertised, which would put apps on the user's
         # real screen instead of this one.
         env.pop("WAYLAND_DISPLAY", None)
+        if self.session_bus:
+            # An inherited address is the user's own accessibility bus: a screen reader there
+            # would hear about this screen's apps.
+            env.pop("AT_SPI_BUS_ADDRESS", None)
+        if self.accessibility:
+            env.pop("NO_AT_BRIDGE", None)  # GTK 3 would not load its AT-SPI bridge
+            env.pop("GTK_A11Y", None)  # GTK 4: "none" turns accessibility off
         env.update(self._env)
         return env
 
@@ -107,11 +127,14 @@ class VirtualDisplay:
         try:
             # Outlives this call on purpose: the children write to it until stop() closes it.
             self._log = tempfile.TemporaryFile(prefix="shain-display-", suffix=".log")  # noqa: SIM115
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="shain-display-")
             self._start_xvfb(deadline)
             if self.window_manager is not None:
                 self._start_window_manager(self.window_manager, deadline)
             if self.session_bus:
                 self._start_bus(deadline)
+            if self.accessibility:
+                self._start_accessibility_bus(deadline)
         except BaseException:
             self.stop()
             raise
@@ -152,10 +175,9 @@ class VirtualDisplay:
 
     def _start_window_manager(self, command: str, deadline: float) -> None:
         # A private config home, so the user's own WM config (autostart, key bindings) stays out.
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="shain-wm-")
         env = self.child_environment()
-        env["XDG_CONFIG_HOME"] = os.path.join(self._tmpdir.name, "config")
-        env["XDG_CACHE_HOME"] = os.path.join(self._tmpdir.name, "cache")
+        env["XDG_CONFIG_HOME"] = self._private_dir("config")
+        env["XDG_CACHE_HOME"] = self._private_dir("cache")
         args = ["--sm-disable"] if os.path.basename(command) == "openbox" else []
         proc = self._spawn(command, args, env=env)
         try:
@@ -184,6 +206,43 @@ class VirtualDisplay:
             "its address",
             deadline,
         )
+
+    def _start_accessibility_bus(self, deadline: float) -> None:
+        # Imported here: the reader needs jeepney, which only this option needs.
+        from agent.perception.atspi import bus_address
+
+        env = self.child_environment()
+        # Its socket goes in a private runtime folder instead of the user's, and its settings
+        # stay in memory: reading them through dconf would start a dconf-service on the bus.
+        env["XDG_RUNTIME_DIR"] = self._private_dir("runtime")
+        env["GSETTINGS_BACKEND"] = "memory"
+        # --launch-immediately: the bus is up before any app asks for it, rather than started
+        # by the session bus on demand, outside this object's process groups.
+        proc = self._spawn(ACCESSIBILITY_BUS_LAUNCHER, ["--launch-immediately"], env=env)
+        while True:
+            try:
+                address = bus_address(self._env, timeout=max(deadline - time.monotonic(), 0.1))
+                break
+            except EnvironmentProblem as exc:
+                if proc.poll() is not None:
+                    raise self._problem(
+                        f"at-spi-bus-launcher exited with code {proc.returncode}"
+                    ) from exc
+                if time.monotonic() > deadline:
+                    raise self._problem(
+                        f"no accessibility bus within {self.startup_timeout} s: {exc}"
+                    ) from exc
+                time.sleep(0.01)
+        # Given to the apps directly: they skip asking the session bus, and so does the reader.
+        self._env["AT_SPI_BUS_ADDRESS"] = address
+        # Qt publishes its tree only when told to (or when a screen reader says it runs).
+        self._env["QT_LINUX_ACCESSIBILITY_ALWAYS_ON"] = "1"
+
+    def _private_dir(self, name: str) -> str:
+        assert self._tmpdir is not None
+        path = os.path.join(self._tmpdir.name, name)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
 
     def _spawn_and_read(
         self, command: str, args: Callable[[int], list[str]], what: str, deadline: float
@@ -267,9 +326,21 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
     if proc.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(_STOP_GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
+        _wait_unreaped(proc.pid, _STOP_GRACE_SECONDS)
+        # The leader if it is still there, and whatever of its group outlived it: the
+        # accessibility bus launcher's dbus-daemon and registry can linger for seconds.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    proc.wait()
+
+
+def _wait_unreaped(pid: int, seconds: float) -> None:
+    """Wait for a child to end, but leave it a zombie, so its pid still names its group."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return
+        except ChildProcessError:
+            return  # already reaped
+        time.sleep(0.005)

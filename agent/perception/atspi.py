@@ -3,6 +3,8 @@
 The tree is walked breadth first, one level at a time, and all the calls of a level are sent
 before any reply is read: the time then depends on the depth of the tree, not on its size.
 An app that does not answer in time loses the nodes still waiting; the rest is returned.
+Elements say which top-level window they lie in; they may still be hidden behind other
+windows (AT-SPI does not know): see agent.perception.visibility.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ ROOT_PATH = "/org/a11y/atspi/accessible/root"
 _ACCESSIBLE = "org.a11y.atspi.Accessible"
 _COMPONENT = "org.a11y.atspi.Component"
 _ACTION = "org.a11y.atspi.Action"
+_TEXT = "org.a11y.atspi.Text"
 _PROPERTIES = "org.freedesktop.DBus.Properties"
 _SCREEN_COORDS = 0
 # One method call: bus name, object path, interface, method, and (signature, arguments).
@@ -37,6 +40,11 @@ _STATES = (
     "visited", "checkable", "has-popup", "read-only",
 )
 # fmt: on
+# Roles whose text is their content, typed or shown. Never "password text": a secret.
+TEXT_ROLES = frozenset(
+    {"text", "entry", "paragraph", "terminal", "editbar", "document text", "spin button"}
+)
+TEXT_LIMIT = 500  # characters read of a text widget: a whole document is not needed to find it
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +52,36 @@ class Element:
     app: str
     role: str
     name: str
-    box: Box
+    box: Box  # in screen coordinates
     states: frozenset[str]
     actions: tuple[str, ...]
+    parent_role: str = ""  # "menu" for a menu's items: drawn in a popup, not in the window
+    # The app's top-level window it lies in (frame, dialog, alert...: the app's child).
+    window_name: str = ""
+    window_box: Box | None = None  # None when that window has no box
+    # A text widget's contents, its first TEXT_LIMIT characters; None for other roles.
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    bus: str
+    path: str
+    window: tuple[str, str] | None  # (bus, path) of its top-level window; None for an app
+    parent_role: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A node to report, and where its second-round replies are."""
+
+    node: _Node
+    role: str
+    name: str
+    states: frozenset[str]
+    extents_reply: int
+    actions_reply: int | None
+    length_reply: int | None  # the text's length, for the text roles
 
 
 def _jeepney() -> Any:
@@ -78,6 +113,9 @@ def bus_address(env: Mapping[str, str] | None = None, timeout: float = 2.0) -> s
     try:
         address = jeepney.DBusAddress("/org/a11y/bus", "org.a11y.Bus", "org.a11y.Bus")
         call = jeepney.new_method_call(address, "GetAddress")
+        # Not started on demand: apps that started before it are not on it anyway, and one
+        # started by the session bus would race the launcher a virtual display starts itself.
+        call.header.flags |= jeepney.MessageFlag.no_auto_start
         reply = conn.send_and_get_reply(call, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise EnvironmentProblem(
@@ -125,8 +163,10 @@ class AccessibilityReader:
         apps = self._calls([(REGISTRY, ROOT_PATH, _ACCESSIBLE, "GetChildren", None)], deadline)
         if apps[0] is None:
             raise EnvironmentProblem("the AT-SPI registry did not answer on the accessibility bus")
-        level = [(str(bus), str(path)) for bus, path in apps[0][0]]
+        level = [_Node(str(bus), str(path), None, "") for bus, path in apps[0][0]]
         app_names: dict[str, str] = {}
+        window_names: dict[tuple[str, str], str] = {}
+        window_boxes: dict[tuple[str, str], Box] = {}
         elements: list[Element] = []
         visited = 0
         for depth in range(max_depth + 1):
@@ -135,56 +175,100 @@ class AccessibilityReader:
                 break
             visited += len(level)
             calls: list[_Call] = []
-            for bus, path in level:
+            for node in level:
                 calls += [
-                    (bus, path, _ACCESSIBLE, "GetRoleName", None),
-                    (bus, path, _ACCESSIBLE, "GetState", None),
-                    (bus, path, _PROPERTIES, "Get", ("ss", (_ACCESSIBLE, "Name"))),
-                    (bus, path, _ACCESSIBLE, "GetInterfaces", None),
-                    (bus, path, _ACCESSIBLE, "GetChildren", None),
+                    (node.bus, node.path, _ACCESSIBLE, "GetRoleName", None),
+                    (node.bus, node.path, _ACCESSIBLE, "GetState", None),
+                    (node.bus, node.path, _PROPERTIES, "Get", ("ss", (_ACCESSIBLE, "Name"))),
+                    (node.bus, node.path, _ACCESSIBLE, "GetInterfaces", None),
+                    (node.bus, node.path, _ACCESSIBLE, "GetChildren", None),
                 ]
             replies = self._calls(calls, deadline)
-            below: list[tuple[str, str]] = []
-            found: list[tuple[str, str, str, str, frozenset[str], bool]] = []
+            below: list[_Node] = []
+            found: list[_Found] = []
             second: list[_Call] = []
-            for index, (bus, path) in enumerate(level):
+            for index, node in enumerate(level):
                 role, state, name, interfaces, children = replies[5 * index : 5 * index + 5]
                 if role is None or state is None or interfaces is None:
                     continue
                 states = _state_names(state[0])
                 label = str(name[0][1]) if name is not None else ""
+                role_name = str(role[0])
                 if depth == 0:
-                    app_names[bus] = label
+                    app_names[node.bus] = label
                 elif "showing" not in states:
                     continue  # a hidden subtree: a closed menu, another tab
+                # The app's children are its top-level windows; each passes itself down.
+                window = (node.bus, node.path) if depth == 1 else node.window
+                if depth == 1:
+                    window_names[(node.bus, node.path)] = label
                 if children is not None and "manages-descendants" not in states:
-                    below += [(str(b), str(p)) for b, p in children[0]]
+                    below += [_Node(str(b), str(p), window, role_name) for b, p in children[0]]
                 if depth == 0 or _COMPONENT not in interfaces[0] or "visible" not in states:
                     continue
-                # Asked only of those that have the interface: GTK logs a warning otherwise.
-                second.append((bus, path, _COMPONENT, "GetExtents", ("u", (_SCREEN_COORDS,))))
-                has_action = _ACTION in interfaces[0]
-                if has_action:
-                    second.append((bus, path, _ACTION, "GetActions", None))
-                found.append((bus, path, str(role[0]), label, states, has_action))
+                found.append(_ask_details(node, role_name, label, states, interfaces[0], second))
             replies = self._calls(second, deadline)
-            position = 0
-            for bus, _path, role_name, label, states, has_action in found:
-                extents = replies[position]
-                actions = replies[position + 1] if has_action else None
-                position += 2 if has_action else 1
+            texts = self._texts(found, replies, deadline)
+            for item in found:
+                extents = replies[item.extents_reply]
                 if extents is None:
                     continue
                 left, top, width, height = (int(v) for v in extents[0])
                 if width <= 0 or height <= 0:
                     continue
-                names = tuple(str(a[0]) for a in actions[0]) if actions is not None else ()
                 box = Box(left, top, width, height)
+                key = (item.node.bus, item.node.path)
+                if depth == 1:
+                    window_boxes[key] = box
+                window = key if depth == 1 else item.node.window
+                actions = replies[item.actions_reply] if item.actions_reply is not None else None
                 elements.append(
-                    Element(app_names.get(bus, ""), role_name, label, box, states, names)
+                    Element(
+                        app=app_names.get(item.node.bus, ""),
+                        role=item.role,
+                        name=item.name,
+                        box=box,
+                        states=item.states,
+                        actions=tuple(str(a[0]) for a in actions[0]) if actions else (),
+                        parent_role=item.node.parent_role,
+                        window_name=window_names.get(window, "") if window else "",
+                        window_box=window_boxes.get(window) if window else None,
+                        text=texts.get(key),
+                    )
                 )
             level = below
         return elements
+
+    def _texts(
+        self,
+        found: list[_Found],
+        replies: list[tuple[Any, ...] | None],
+        deadline: float,
+    ) -> dict[tuple[str, str], str]:
+        """The text widgets' contents, by (bus, path): one more round, only for non-empty ones.
+
+        The length is asked first so that no offset past the end is ever asked: not every
+        toolkit checks it.
+        """
+        texts: dict[tuple[str, str], str] = {}
+        calls: list[_Call] = []
+        keys: list[tuple[str, str]] = []
+        for item in found:
+            reply = replies[item.length_reply] if item.length_reply is not None else None
+            if reply is None:
+                continue
+            key = (item.node.bus, item.node.path)
+            length = int(reply[0][1])  # a variant: (signature, value)
+            if length <= 0:
+                texts[key] = ""
+                continue
+            end = min(length, TEXT_LIMIT)
+            calls.append((key[0], key[1], _TEXT, "GetText", ("ii", (0, end))))
+            keys.append(key)
+        for key, text in zip(keys, self._calls(calls, deadline), strict=True):
+            if text is not None:
+                texts[key] = str(text[0])
+        return texts
 
     def _calls(
         self,
@@ -220,6 +304,28 @@ class AccessibilityReader:
             ):
                 results[slot] = tuple(message.body)
         return results
+
+
+def _ask_details(
+    node: _Node,
+    role: str,
+    name: str,
+    states: frozenset[str],
+    interfaces: list[str],
+    calls: list[_Call],
+) -> _Found:
+    """Queue a node's second-round calls (box, actions, text length); say where they are."""
+    # Only what the node's interfaces offer is asked: GTK logs a warning otherwise.
+    extents_reply = len(calls)
+    calls.append((node.bus, node.path, _COMPONENT, "GetExtents", ("u", (_SCREEN_COORDS,))))
+    actions_reply = length_reply = None
+    if _ACTION in interfaces:
+        actions_reply = len(calls)
+        calls.append((node.bus, node.path, _ACTION, "GetActions", None))
+    if role in TEXT_ROLES and _TEXT in interfaces:
+        length_reply = len(calls)
+        calls.append((node.bus, node.path, _PROPERTIES, "Get", ("ss", (_TEXT, "CharacterCount"))))
+    return _Found(node, role, name, states, extents_reply, actions_reply, length_reply)
 
 
 def _state_names(words: list[int]) -> frozenset[str]:

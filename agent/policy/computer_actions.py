@@ -59,21 +59,41 @@ def _wheel_clicks(pixels: int) -> int:
     return clicks if pixels > 0 else -clicks
 
 
-def from_computer_action(data: Mapping[str, Any], image: ModelImage) -> Action | None:
-    """One computer-use action as a Shain action on the screen; None for `screenshot`."""
+def _marked(data: Mapping[str, Any], kind: str, marks: Mapping[int, Point]) -> Point:
+    """The screen point of `mark`: the centre of the element numbered so on the screenshot."""
+    number = data["mark"]
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ModelOutputError(f"{kind} needs 'mark' to be a mark's number, got {number!r}")
+    if number not in marks:
+        shown = f"1 to {len(marks)}" if marks else "none"
+        raise ModelOutputError(f"{kind} on mark {number}: no such mark (marks: {shown})")
+    return marks[number]
+
+
+def from_computer_action(
+    data: Mapping[str, Any], image: ModelImage, marks: Mapping[int, Point] | None = None
+) -> Action | None:
+    """One computer-use action as a Shain action on the screen; None for `screenshot`.
+
+    With `marks` (set-of-marks), a click, double click or move may name a `mark` instead of
+    x and y."""
     if not isinstance(data, Mapping):
         raise ModelOutputError(f"a computer action must be an object, got {type(data).__name__}")
     kind = data.get("type")
     match kind:
         case "click" | "double_click":
-            at = _point(data, kind, image)
+            if marks is not None and "mark" in data:
+                at = _marked(data, kind, marks)
+            else:
+                at = _point(data, kind, image)
             button = _BUTTONS.get(str(data.get("button", "left")))
             if button is None:
                 raise ModelOutputError(f"click with unsupported button {data.get('button')!r}")
             count = 2 if kind == "double_click" else 1
             return Click(at.x, at.y, button=button, count=count)  # type: ignore[arg-type]
         case "move":
-            at = _point(data, kind, image)
+            marked = marks is not None and "mark" in data
+            at = _marked(data, kind, marks or {}) if marked else _point(data, kind, image)
             return Move(at.x, at.y)
         case "drag":
             path = data.get("path")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent.config import Profile
 from agent.errors import ConfigError
+from agent.perception.locator import ElementSource
 from agent.policy.client import ModelClient
 from agent.policy.openai_chat import OpenAIChatPolicy
 from agent.policy.openai_cua import Approver, OpenAICuaPolicy
@@ -11,11 +12,18 @@ from agent.policy.protocol import Policy
 from agent.policy.text_policies import QwenVlPolicy, UiTarsPolicy
 
 
-def model_policy(profile: Profile, goal: str, client: ModelClient, approve: Approver) -> Policy:
-    """The policy a profile names, working towards `goal`; `approve` answers safety checks."""
+def model_policy(
+    profile: Profile,
+    goal: str,
+    client: ModelClient,
+    approve: Approver,
+    elements: ElementSource | None = None,
+) -> Policy:
+    """The policy a profile names, working towards `goal`; `approve` answers safety checks;
+    `elements` are what set-of-marks numbers (with `marks = true`)."""
     match profile.policy:
         case "openai-chat":
-            return OpenAIChatPolicy(goal, profile, client)
+            return OpenAIChatPolicy(goal, profile, client, elements if profile.marks else None)
         case "openai-cua":
             return OpenAICuaPolicy(goal, profile, client, approve=approve, tool=profile.cua_tool)
         case "ui-tars":

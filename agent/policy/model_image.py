@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +17,7 @@ from agent.actions import Action, with_points
 from agent.desktop.protocol import Frame
 from agent.geometry import Point, Size, scale_point
 from agent.perception.encoding import encode_jpeg, encode_png, fit_within, frame_to_image, resized
+from agent.perception.marks import Mark, draw_marks
 
 ImageFormat = Literal["jpeg", "png"]
 
@@ -41,11 +43,17 @@ class ModelImage:
 
 
 def prepare_image(
-    frame: Frame, size: Size, image_format: ImageFormat = "jpeg", quality: int = 80
+    frame: Frame,
+    size: Size,
+    image_format: ImageFormat = "jpeg",
+    quality: int = 80,
+    marks: Sequence[Mark] = (),
 ) -> ModelImage:
-    """The frame resized to `size` (BOX) and encoded for a model."""
+    """The frame resized to `size` (BOX), with set-of-marks boxes if any, encoded for a model."""
     screen = Size(frame.width, frame.height)
     image = resized(frame_to_image(frame), size)
+    if marks:
+        image = draw_marks(image, marks, screen)
     if image_format == "png":
         return ModelImage(encode_png(image), "image/png", size, screen)
     return ModelImage(encode_jpeg(image, quality), "image/jpeg", size, screen)

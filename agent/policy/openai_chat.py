@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from openai import omit
@@ -20,6 +20,9 @@ from openai.types.chat import ChatCompletion
 from agent.actions import Action, AskBoss, Done, Fail
 from agent.config import Profile
 from agent.errors import ModelOutputError
+from agent.geometry import Point
+from agent.perception.locator import ElementSource
+from agent.perception.marks import marks_of, marks_prompt
 from agent.policy.client import ModelClient
 from agent.policy.computer_actions import COMPUTER_ACTION_TYPES, from_computer_action
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image
@@ -72,6 +75,22 @@ def _function(name: str, description: str, argument: str) -> dict[str, Any]:
     }
 
 
+def _with_marks(tool: dict[str, Any]) -> dict[str, Any]:
+    """The computer tool that also takes `mark`, the number of a box on the screenshot."""
+    function = tool["function"]
+    properties = {
+        **function["parameters"]["properties"],
+        "mark": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "click, double_click or move: the number of a marked box, "
+            "instead of x and y",
+        },
+    }
+    parameters = {**function["parameters"], "properties": properties}
+    return {**tool, "function": {**function, "parameters": parameters}}
+
+
 TOOLS = [
     COMPUTER_TOOL,
     _function("done", "The task is complete. Say briefly what was done.", "summary"),
@@ -93,34 +112,51 @@ def instructions(image: ModelImage) -> str:
     )
 
 
+MARKED_TOOLS = [_with_marks(COMPUTER_TOOL), *TOOLS[1:]]
+
+
 class OpenAIChatPolicy:
     name = "openai-chat"
 
-    def __init__(self, goal: str, profile: Profile, client: ModelClient) -> None:
+    def __init__(
+        self,
+        goal: str,
+        profile: Profile,
+        client: ModelClient,
+        elements: ElementSource | None = None,
+    ) -> None:
+        self.elements = elements  # set-of-marks: number these on each screenshot
         self.goal = goal
         self.profile = profile
         self.client = client
         self._screens: deque[tuple[int, ModelImage]] = deque(maxlen=profile.history_screenshots)
         self._said: dict[int, str] = {}
+        self._marks: dict[int, Point] = {}
 
     def decide(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
         size = long_side_size(observation.screen, self.profile.image_long_side)
-        image = prepare_image(observation.frame, size, self.profile.image_format)
+        marks = marks_of(self.elements()) if self.elements is not None else ()
+        image = prepare_image(observation.frame, size, self.profile.image_format, marks=marks)
         self._screens.append((observation.step, image))
-        messages = self._messages(image, history)
+        listing = marks_prompt(marks) if self.elements is not None else None
+        messages = self._messages(image, history, listing)
+        self._marks = {mark.number: mark.box.center for mark in marks}
+        tools = TOOLS if self.elements is None else MARKED_TOOLS
         temperature = self.profile.temperature
         completion = self.client.call(
             lambda client: client.chat.completions.create(
                 model=self.profile.model_name,
                 messages=cast(Any, messages),
-                tools=cast(Any, TOOLS),
+                tools=cast(Any, tools),
                 tool_choice="required",
                 temperature=omit if temperature is None else temperature,
             )
         )
         return self._read(completion, image, observation.step)
 
-    def _messages(self, image: ModelImage, history: Sequence[StepRecord]) -> list[dict[str, Any]]:
+    def _messages(
+        self, image: ModelImage, history: Sequence[StepRecord], marks: str | None = None
+    ) -> list[dict[str, Any]]:
         lines = [f"Task: {self.goal}"]
         if history:
             lines.append("Steps so far:")
@@ -134,6 +170,8 @@ class OpenAIChatPolicy:
         for step, earlier in list(self._screens)[:-1]:
             content.append({"type": "text", "text": f"Screen at step {step}:"})
             content.append({"type": "image_url", "image_url": {"url": earlier.data_url()}})
+        if marks is not None:
+            content.append({"type": "text", "text": marks})
         content.append({"type": "text", "text": "Current screen (give points in this one):"})
         content.append({"type": "image_url", "image_url": {"url": image.data_url()}})
         return [
@@ -157,7 +195,8 @@ class OpenAIChatPolicy:
             if function is None:
                 raise ModelOutputError("the reply has a tool call that is not a function call")
             said.append(f"{function.name} {function.arguments}")
-            action = _action_of(function.name, function.arguments, image)
+            marks = self._marks if self.elements is not None else None
+            action = _action_of(function.name, function.arguments, image, marks)
             if action is not None:
                 actions.append(action)
         self._said[step] = "; ".join(said)
@@ -169,7 +208,9 @@ class OpenAIChatPolicy:
         return Decision(tuple(actions), thought, Usage(tokens_in, tokens_out, cost), raw)
 
 
-def _action_of(name: str, arguments: str, image: ModelImage) -> Action | None:
+def _action_of(
+    name: str, arguments: str, image: ModelImage, marks: Mapping[int, Point] | None = None
+) -> Action | None:
     try:
         data = json.loads(arguments or "{}")
     except json.JSONDecodeError as error:
@@ -180,7 +221,7 @@ def _action_of(name: str, arguments: str, image: ModelImage) -> Action | None:
         raise ModelOutputError(f"{name} arguments must be an object, got {arguments[:120]!r}")
     match name:
         case "computer":
-            return from_computer_action(data, image)
+            return from_computer_action(data, image, marks)
         case "done":
             return Done(str(data.get("summary", "")))
         case "fail":

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agent.actions import Action, Done, Fail
+from agent.actions import Action, Click, Done, Fail, MouseButton
 from agent.conditions import Condition, ConditionTimeout, wait_for
-from agent.errors import UnsupportedError
+from agent.errors import DesktopError, UnsupportedError
+from agent.perception.locator import Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
 
@@ -31,7 +32,17 @@ class AiStep:
     goal: str
 
 
-ScriptedStep = Action | WaitStep | AiStep
+@dataclass(frozen=True, slots=True)
+class ClickOn:
+    """A click on a thing found on the screen when the step runs (`click: {text: Save}`)."""
+
+    target: Target
+    button: MouseButton = "left"
+    count: int = 1
+    timeout: float = 5.0
+
+
+ScriptedStep = Action | WaitStep | AiStep | ClickOn
 PolicyForGoal = Callable[[str], Policy]
 
 
@@ -44,7 +55,9 @@ class ScriptedPolicy:
         stop: StopToken,
         display: str | None = None,
         model_for: PolicyForGoal | None = None,
+        locator: Locator | None = None,
     ) -> None:
+        self._locator = locator
         if model_for is None and any(isinstance(step, AiStep) for step in steps):
             raise UnsupportedError("`ai:` steps need a model policy: choose one with --policy")
         self._steps = list(steps)
@@ -74,6 +87,17 @@ class ScriptedPolicy:
                 return Decision(
                     (), thought=f"step {self._next}: {condition.describe()} after {waited:.2f}s"
                 )
+            case ClickOn(target=target, button=button, count=count, timeout=timeout):
+                thought = f"step {self._next}: click on {target.describe()}"
+                if self._locator is None:
+                    return Decision((Fail("finding things on the screen is not available"),))
+                try:
+                    found = self._locator.locate(target, timeout, self._stop)
+                except DesktopError as missing:
+                    return Decision((Fail(f"step {self._next}: {missing}"),), thought=thought)
+                centre = found.box.center
+                click = Click(centre.x, centre.y, button=button, count=count)
+                return Decision((click,), thought=f"{thought}: {found.describe()}")
             case AiStep(goal=goal):
                 assert self._model_for is not None
                 self._model = self._model_for(goal)

@@ -1,11 +1,10 @@
-"""The AT-SPI reader against real GTK apps on a private screen with its own accessibility bus."""
+"""The AT-SPI reader against real GTK apps on the shared screen with its own accessibility bus."""
 
 from __future__ import annotations
 
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,55 +13,46 @@ from agent.apps import AppLauncher
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
-from agent.geometry import Size
-from agent.perception.atspi import AccessibilityReader, Element, bus_address
+from agent.geometry import Box
+from agent.perception.atspi import TEXT_LIMIT, TEXT_ROLES, AccessibilityReader, Element
 from agent.stop import StopToken
 
 pytestmark = pytest.mark.desktop
 
-BUS_LAUNCHER = "/usr/libexec/at-spi-bus-launcher"
-
 
 @pytest.fixture
-def accessible_apps(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """A screen whose session bus has an accessibility bus before any app starts."""
-    if not Path(BUS_LAUNCHER).exists():
-        pytest.skip("at-spi2-core is not installed")
-    with VirtualDisplay(Size(1600, 900), session_bus=True) as display:
-        environment = display.child_environment()
-        home = tmp_path / "home"
-        environment.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
-        environment.update(XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local"))
-        environment["GSETTINGS_BACKEND"] = "memory"
-        environment.pop("NO_AT_BRIDGE", None)
-        apps = AppLauncher(environment)
-        try:
-            apps.launch([BUS_LAUNCHER, "--launch-immediately"])
-            # The apps ask the session bus for it at start-up; wait until it answers.
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    bus_address(environment)
-                    break
-                except EnvironmentProblem:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            stop = StopToken()
-            # Mousepad first, so galculator is on top where the test clicks it.
-            apps.launch("mousepad")
-            wait_for(WindowAppears("Mousepad", focused=False), 20, stop, display.display)
-            apps.launch("galculator")
-            wait_for(WindowAppears("^galculator$"), 20, stop, display.display)
-            yield environment
-        finally:
-            apps.close_all()
+def accessible_apps(
+    virtual_display: VirtualDisplay, launcher: AppLauncher, app_environment: dict[str, str]
+) -> dict[str, str]:
+    """Mousepad and galculator on the shared screen, which has its own accessibility bus."""
+    stop = StopToken()
+    # Mousepad first, so galculator is on top where the test clicks it.
+    launcher.launch("mousepad")
+    wait_for(WindowAppears("Mousepad", focused=False), 20, stop, virtual_display.display)
+    launcher.launch("galculator")
+    wait_for(WindowAppears("^galculator$"), 20, stop, virtual_display.display)
+    return app_environment
 
 
 def find(elements: list[Element], app: str, name: str, roles: set[str]) -> Element:
     matches = [e for e in elements if e.app == app and e.name == name and e.role in roles]
     assert matches, f"no {roles} named {name!r} in {app}: {[(e.role, e.name) for e in elements]}"
     return matches[0]
+
+
+def inside(inner: Box, outer: Box) -> bool:
+    return (
+        outer.left <= inner.left
+        and outer.top <= inner.top
+        and inner.left + inner.width <= outer.left + outer.width
+        and inner.top + inner.height <= outer.top + outer.height
+    )
+
+
+def calculator_display(elements: list[Element]) -> str | None:
+    displays = [e.text for e in elements if e.app == "galculator" and e.role == "text"]
+    assert len(displays) == 1, displays
+    return displays[0]
 
 
 def snapshot_until(reader: AccessibilityReader, ready: set[str]) -> list[Element]:
@@ -86,6 +76,12 @@ def test_reads_and_clicks_real_apps(accessible_apps: dict[str, str]) -> None:
             find(elements, "mousepad", menu, {"menu", "menu item"})
         assert all(e.box.width > 0 and e.box.height > 0 for e in elements)
         assert all({"showing", "visible"} <= e.states for e in elements)
+        # Each element knows its window, and lies in it.
+        frame = find(elements, "galculator", "galculator", {"frame"})
+        assert all(key.window_name == "galculator" for key in keys.values())
+        assert all(key.window_box == frame.box for key in keys.values())
+        assert all(inside(key.box, frame.box) for key in keys.values())
+        assert calculator_display(elements) == "0"
 
         times = []
         for _ in range(5):
@@ -115,6 +111,50 @@ def test_reads_and_clicks_real_apps(accessible_apps: dict[str, str]) -> None:
             break
         time.sleep(0.1)
     assert result.stdout.strip() == "15", (result.stdout, result.stderr)
+    with AccessibilityReader(environment) as reader:
+        assert calculator_display(reader.snapshot()) == "15"
+
+
+def test_text_widgets_give_their_text_up_to_a_limit(
+    virtual_display: VirtualDisplay, launcher: AppLauncher, app_environment: dict[str, str]
+) -> None:
+    document = Path(app_environment["HOME"]) / "long.txt"
+    content = "".join(f"line {number}: the quick brown fox\n" for number in range(40))
+    document.write_text(content, encoding="utf-8")
+    launcher.launch(["mousepad", str(document)])
+    wait_for(WindowAppears("long.txt"), 20, StopToken(), virtual_display.display)
+    with AccessibilityReader(app_environment) as reader:
+        elements = snapshot_until(reader, {"mousepad"})
+    texts = [e.text for e in elements if e.app == "mousepad" and e.role == "text"]
+    assert len(content) > TEXT_LIMIT
+    assert texts == [content[:TEXT_LIMIT]]
+    # Labels, buttons and menus are not text widgets: their name is what they say.
+    assert all(e.text is None for e in elements if e.role not in TEXT_ROLES)
+
+
+def test_a_password_is_never_read(
+    virtual_display: VirtualDisplay, launcher: AppLauncher, app_environment: dict[str, str]
+) -> None:
+    secret = "hunter2-secret"
+    answer = Path(app_environment["HOME"]) / "answer.txt"
+    launcher.launch(["sh", "-c", f"zenity --password --title=Login > {answer}"])
+    wait_for(WindowAppears("^Login$"), 20, StopToken(), virtual_display.display)
+    with AccessibilityReader(app_environment) as reader:
+        before = snapshot_until(reader, {"zenity"})
+        assert [e for e in before if e.role == "password text"]
+        subprocess.run(
+            ["xdotool", "type", "--delay", "5", secret], env=app_environment, check=True, timeout=10
+        )
+        elements = reader.snapshot()
+    passwords = [e for e in elements if e.role == "password text"]
+    assert passwords and all(e.text is None for e in passwords)
+    assert not [e for e in elements if secret in f"{e.name} {e.text}"]
+    # The secret was in the field all along: zenity hands it over on Return.
+    subprocess.run(["xdotool", "key", "Return"], env=app_environment, check=True, timeout=10)
+    deadline = time.monotonic() + 5
+    while not (answer.exists() and answer.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert answer.read_text().strip() == secret
 
 
 def test_no_session_bus_is_a_clear_problem() -> None:

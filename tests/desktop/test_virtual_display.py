@@ -13,9 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from agent.apps import AppLauncher
+from agent.desktop import virtual_display
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size
+from agent.perception.atspi import bus_address, snapshot
+from tests.helpers import MARKER, environment_without_display, left_behind, living_processes
 
 pytestmark = pytest.mark.desktop
 
@@ -261,3 +265,70 @@ def test_last_client_leaving_does_not_reset_the_server() -> None:
         subprocess.run([*xprop, "-f", "SHAIN_MARK", "8s", "-set", "SHAIN_MARK", "kept"], check=True)
         out = subprocess.run([*xprop, "SHAIN_MARK"], capture_output=True, text=True).stdout
         assert '"kept"' in out
+
+
+@pytest.fixture
+def marked(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """An environment whose marker every process started from here on inherits."""
+    environment = environment_without_display()
+    monkeypatch.setenv(MARKER, environment[MARKER])
+    return environment
+
+
+def test_accessibility_bus_serves_apps_and_leaves_nothing(marked: dict[str, str]) -> None:
+    apps = AppLauncher({})
+    try:
+        with VirtualDisplay(SMALL, accessibility=True) as vd:
+            inherited = {**os.environ, "NO_AT_BRIDGE": "1", "AT_SPI_BUS_ADDRESS": "unix:path=/x"}
+            env = vd.child_environment(inherited)
+            assert "NO_AT_BRIDGE" not in env  # GTK would not publish its tree
+            session = {"DBUS_SESSION_BUS_ADDRESS": env["DBUS_SESSION_BUS_ADDRESS"]}
+            assert env["AT_SPI_BUS_ADDRESS"] == bus_address(session)  # this screen's own
+            assert env["QT_LINUX_ACCESSIBILITY_ALWAYS_ON"] == "1"
+            env["GSETTINGS_BACKEND"] = "memory"
+            apps.launch(["zenity", "--info", "--text=Hello from zenity"], env=env)
+            deadline = time.monotonic() + 10
+            while not any(e.name == "Hello from zenity" for e in snapshot(env)):
+                assert time.monotonic() < deadline, "zenity never showed up in the tree"
+                time.sleep(0.1)
+            running = set(living_processes(marker=marked[MARKER]).values())
+            assert {"at-spi-bus-laun", "at-spi2-registr"} <= running
+            # The screen goes while the app is still on it, as when a run is cut short: the
+            # accessibility bus and its registry would then take seconds to go by themselves.
+        left = left_behind(marked, timeout=0.5)
+        assert {pid: name for pid, name in left.items() if pid not in apps.pids} == {}
+    finally:
+        apps.close_all()
+
+
+def test_sigkill_of_python_leaves_no_accessibility_bus(marked: dict[str, str]) -> None:
+    child = run_python(
+        CHILD_PREFIX
+        + """
+    from agent.perception.atspi import snapshot
+    vd = VirtualDisplay(Size(320, 240), accessibility=True).start()
+    snapshot(vd.child_environment())  # starts the registry too
+    print("ready", flush=True)
+    time.sleep(30)
+    """
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "ready"
+    assert {"at-spi-bus-laun", "at-spi2-registr"} <= set(
+        living_processes(marker=marked[MARKER]).values()
+    )
+    child.kill()
+    child.wait(10)
+    assert left_behind(marked) == {}
+
+
+def test_missing_accessibility_bus_gives_an_install_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    absent = tmp_path / "at-spi-bus-launcher"
+    monkeypatch.setattr(virtual_display, "ACCESSIBILITY_BUS_LAUNCHER", str(absent))
+    vd = VirtualDisplay(SMALL, accessibility=True)
+    with pytest.raises(EnvironmentProblem, match=r"not installed: apt-get install at-spi2-core"):
+        vd.start()
+    assert len(vd.pids) == 3  # Xvfb, openbox and the session bus, all torn down
+    assert all(reaped(pid) for pid in vd.pids)

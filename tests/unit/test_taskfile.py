@@ -11,8 +11,9 @@ import pydantic
 import pytest
 
 from agent.actions import Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
-from agent.errors import ConfigError, TaskFileError, UnsupportedError
+from agent.errors import ConfigError, TaskFileError
 from agent.geometry import Point
+from agent.perception.locator import Target
 from agent.taskfile import (
     LoadedTask,
     Task,
@@ -24,13 +25,13 @@ from agent.taskfile_checks import CommandCheck, FileEqualsCheck, WindowTitleChec
 from agent.taskfile_items import (
     AiStep,
     ClickStep,
+    DoubleClickStep,
     KeyStep,
     LaunchStep,
     ScrollStep,
     WaitForStep,
     step_to_action,
 )
-from agent.taskfile_lines import UnsupportedTaskError
 
 EXAMPLE = """\
 name: save-note
@@ -233,7 +234,10 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 def test_unknown_key_inside_a_step(tmp_path: Path) -> None:
     message = error_of(tmp_path, steps_task("wait: 1", "click: {x: 1, y: 2, z: 3}"))
-    assert message == "4: steps[1].click: unknown key 'z' (expected one of x, y, button, count)"
+    assert message == (
+        "4: steps[1].click: unknown key 'z' (expected one of text, role, name, within, nth, x, y,"
+        " button, count, timeout)"
+    )
 
 
 def test_unknown_step_kind_lists_the_kinds(tmp_path: Path) -> None:
@@ -252,7 +256,7 @@ def test_unknown_setup_and_check_kinds(tmp_path: Path) -> None:
         " write_file, wait_for",
         f"{tmp_path / 'task.yaml'}:6: checks[0]: unknown check 'file_exist': a check is one of"
         " file_exists, file_absent, file_contains, file_equals, command, clipboard_equals,"
-        " window_title",
+        " window_title, screen_text",
     ]
 
 
@@ -275,34 +279,37 @@ def test_step_that_is_not_a_mapping(tmp_path: Path) -> None:
     )
 
 
-def test_click_by_text_is_not_supported_yet(tmp_path: Path) -> None:
-    path = write(tmp_path, steps_task("wait: 1", "click: {text: Save}"))
-    with pytest.raises(UnsupportedTaskError) as info:
-        load_task(path)
-    assert isinstance(info.value, UnsupportedError)
-    assert isinstance(info.value, TaskFileError)
-    assert info.value.exit_code == 2
-    assert str(info.value) == (
-        f"{path}:4: steps[1].click: click by text/role is not supported yet"
-        " (grounding comes in a later version); use {x, y}"
+def test_click_on_a_target_loads_and_waits_for_the_screen(tmp_path: Path) -> None:
+    text = steps_task(
+        "click: {text: Save, within: {window: 'Save As'}, nth: 2, timeout: 3}",
+        "double_click: {role: button, name: OK}",
+        "wait_for: {text: Saved, timeout: 4}",
     )
+    click, double, wait = load(tmp_path, text).task.steps
+    assert isinstance(click, ClickStep) and step_to_action(click) is None
+    assert click.click.target() == Target(text="Save", window="Save As", nth=2)
+    assert click.click.timeout == 3
+    assert isinstance(double, DoubleClickStep) and double.double_click.count == 2
+    assert double.double_click.target() == Target(role="button", name="OK")
+    assert isinstance(wait, WaitForStep) and wait.wait_for.target() == Target(text="Saved")
 
 
 @pytest.mark.parametrize(
-    "target", ["{role: button, name: OK}", "{x: 1, y: 2, within: dialog}", "{nth: 2}"]
+    ("target", "message"),
+    [
+        ("{x: 1, y: 2, text: Save}", "give either x and y, or a target"),
+        ("{x: 1, y: 2, within: {window: dialog}}", "within and nth go with a target"),
+        ("{nth: 2}", "give x and y, or a target: text, role and/or name"),
+        ("{y: 2}", "a point needs both x and y"),
+        ("{text: Save, within: dialog}", "within: Input should be a valid dictionary"),
+        ("{text: Save, within: {window: 'a('}}", "invalid regular expression"),
+        ("{text: Save, nth: 0}", "nth: Input should be greater than or equal to 1"),
+    ],
 )
-def test_every_target_form_is_refused(tmp_path: Path, target: str) -> None:
-    message = error_of(tmp_path, steps_task(f"double_click: {target}"))
-    assert message.startswith("3: steps[0].double_click: double_click by text/role is not")
-    assert "not supported yet" in message
-
-
-def test_unsupported_among_other_errors_is_still_a_task_file_error(tmp_path: Path) -> None:
-    message = error_of(tmp_path, steps_task("click: {text: Save}", "wait: -1"))
-    assert len(message.splitlines()) == 2
-    with pytest.raises(TaskFileError) as info:
-        load_task(tmp_path / "task.yaml")
-    assert not isinstance(info.value, UnsupportedError)
+def test_bad_targets_are_named(tmp_path: Path, target: str, message: str) -> None:
+    error = error_of(tmp_path, steps_task(f"double_click: {target}"))
+    assert error.startswith("3: steps[0].double_click"), error
+    assert message in error
 
 
 def test_unknown_key_name(tmp_path: Path) -> None:
@@ -318,7 +325,7 @@ def test_unknown_key_name(tmp_path: Path) -> None:
         ("click: {x: 1, y: 2, count: 4}", "steps[0].click.count", "less than or equal to 3"),
         ("click: {x: 1, y: 2, button: left2}", "steps[0].click.button", "'left', 'right'"),
         ("click: {x: -1, y: 2}", "steps[0].click.x", "greater than or equal to 0"),
-        ("click: {y: 2}", "steps[0].click.x", "Field required"),
+        ("click: {y: 2}", "steps[0].click", "a point needs both x and y"),
         ("type: ''", "steps[0].type", "at least 1 character"),
         ("scroll: {x: 1, y: 1}", "steps[0].scroll", "at least one of up, down, left, right"),
         ("scroll: {x: 1, y: 1, down: -2}", "steps[0].scroll.down", "greater than or equal"),
@@ -327,6 +334,7 @@ def test_unknown_key_name(tmp_path: Path) -> None:
         ("drag: {path: [[1, 2], {x: 3}]}", "steps[0].drag.path[1].y", "Field required"),
         ("wait_for: {window: a, file: b}", "steps[0].wait_for", "exactly one of window, file"),
         ("wait_for: {timeout: 3}", "steps[0].wait_for", "exactly one of window, file"),
+        ("wait_for: {file: b, text: c}", "steps[0].wait_for", "or a target (text, role"),
         ("wait_for: {window: 'a('}", "steps[0].wait_for.window", "invalid regular expression"),
         ("wait_for: {file: f, timeout: 0}", "steps[0].wait_for.timeout", "greater than 0"),
         ("ai: [1]", "steps[0].ai", "valid string"),
@@ -340,7 +348,7 @@ def test_step_errors(tmp_path: Path, step: str, field: str, fragment: str) -> No
 
 def test_missing_field_in_a_block_mapping_points_at_its_key(tmp_path: Path) -> None:
     text = "name: t\nsteps:\n  - click:\n      y: 1\n      button: left\n"
-    assert error_of(tmp_path, text) == "3: steps[0].click.x: Field required"
+    assert error_of(tmp_path, text) == "3: steps[0].click: a point needs both x and y"
 
 
 @pytest.mark.parametrize(

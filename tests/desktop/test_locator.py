@@ -1,0 +1,131 @@
+"""Clicking things by what they are, through `shain run` on a virtual screen with real apps.
+
+The windows are moved to random places first: a script that clicked fixed pixels would miss.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import environment_without_display, left_behind, run_shain
+
+pytestmark = pytest.mark.desktop
+
+MENUS_AND_BUTTONS = """\
+name: by-name
+setup:
+  - launch: mousepad {workdir}/note.txt
+  - wait_for: {window: "note\\\\.txt", timeout: 20}
+  - launch: galculator
+  - wait_for: {window: "^galculator$", timeout: 20}
+  - run: >-
+      xdotool search --name 'note.txt - Mousepad' windowmove {mx} {my} &&
+      xdotool search --name '^galculator$' windowmove {gx} {gy}
+steps:
+  - click: {role: button, name: "7"}
+  - click: {role: button, name: "*"}
+  - click: {role: button, name: "8"}
+  - click: {role: button, name: "="}
+  - key: ctrl+c
+  - click: {text: Edit, role: menu, within: {window: Mousepad}}
+  - click: {role: menu item, name: Paste}
+  - click: {role: menu, name: File, within: {window: Mousepad}}
+  - click: {role: menu item, name: Save}
+  - wait_for: {file: "{workdir}/note.txt", timeout: 10}
+checks:
+  - clipboard_equals: {text: "56"}
+  - file_equals: {path: "{workdir}/note.txt", text: "56"}
+  - screen_text: {text: "56", role: text, within: {window: Mousepad}}
+"""
+
+
+def _run(tmp_path: Path, task_text: str, *extra: str) -> tuple[int, dict[str, Any], float]:
+    task = tmp_path / "task.yaml"
+    task.write_text(task_text, encoding="utf-8")
+    environment = environment_without_display()
+    started = time.monotonic()
+    result = run_shain(
+        "run", str(task), "--virtual-display", "--json", "--runs-dir", str(tmp_path / "runs"),
+        "--workdir", str(tmp_path / "work"), *extra, env=environment,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    assert not left_behind(environment)
+    assert result.stdout.strip(), result.stderr
+    return result.returncode, json.loads(result.stdout), seconds
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_menus_and_buttons_by_name_after_moving_the_windows(tmp_path: Path, attempt: int) -> None:
+    place = {
+        "mx": random.randint(0, 1400),
+        "my": random.randint(0, 600),
+        "gx": random.randint(0, 1600),
+        "gy": random.randint(0, 500),
+    }
+    variables = [argument for k, v in place.items() for argument in ("--var", f"{k}={v}")]
+    code, result, _ = _run(tmp_path, MENUS_AND_BUTTONS, *variables)
+    assert (code, result["status"]) == (0, "success"), (place, result["reason"])
+
+
+AMBIGUOUS = """\
+name: ambiguous
+setup:
+  - launch: galculator
+  - wait_for: {window: "^galculator$", timeout: 20}
+steps:
+  - click: {role: button, within: {window: galculator}}
+"""
+
+
+def test_an_ambiguous_target_fails_with_the_candidates(tmp_path: Path) -> None:
+    code, result, _ = _run(tmp_path, AMBIGUOUS)
+    assert code == 1
+    reason = result["reason"]
+    assert "{role: 'button', within window: 'galculator'} matches" in reason
+    assert "add nth:" in reason
+    # The top row first, left to right, each with its place.
+    assert "1: toggle button 'C' at (" in reason and "3: toggle button '<-' at (" in reason
+
+
+MISSING = """\
+name: missing
+setup:
+  - launch: galculator
+  - wait_for: {window: "^galculator$", timeout: 20}
+steps:
+  - click: {role: button, name: "Frobnicate", timeout: 2}
+"""
+
+
+def test_a_missing_target_fails_after_its_timeout_saying_what_is_there(tmp_path: Path) -> None:
+    code, result, seconds = _run(tmp_path, MISSING)
+    assert code == 1 and seconds >= 2
+    reason = result["reason"]
+    assert "nothing on the screen matches {role: 'button', name: 'Frobnicate'} after 2s" in reason
+    assert "windows: 'galculator'" in reason and "toggle button '7'" in reason
+
+
+WAIT_FOR_TEXT = """\
+name: wait-for-text
+setup:
+  - launch: mousepad {workdir}/note.txt
+  - wait_for: {window: "note\\\\.txt", timeout: 20}
+steps:
+  - type: "overtime approved"
+  - wait_for: {text: "overtime approved", timeout: 5}
+checks:
+  - screen_text: {text: "overtime approved"}
+  - screen_text: {text: "overtime denied", present: false}
+"""
+
+
+def test_wait_for_text_and_the_screen_text_check(tmp_path: Path) -> None:
+    code, result, _ = _run(tmp_path, WAIT_FOR_TEXT)
+    assert (code, result["status"]) == (0, "success"), result["reason"]
+    assert [check["passed"] for check in result["checks"]] == [True, True]
