@@ -141,7 +141,7 @@ def pyscreeze_backend() -> str:
     """What pyautogui.screenshot() will run here, read from pyscreeze's own import-time probes."""
     if not sys.platform.startswith("linux"):
         return f"pyscreeze's {sys.platform} screenshot"
-    import pyscreeze
+    import pyscreeze  # type: ignore[import-untyped]
 
     pillow = tuple(getattr(pyscreeze, "PILLOW_VERSION", (0,)))
     gnome = bool(getattr(pyscreeze, "GNOMESCREENSHOT_EXISTS", False))

@@ -116,6 +116,10 @@ class VirtualDisplay:
         if self.accessibility:
             env.pop("NO_AT_BRIDGE", None)  # GTK 3 would not load its AT-SPI bridge
             env.pop("GTK_A11Y", None)  # GTK 4: "none" turns accessibility off
+            # GTK 2 apps (pcmanfm) load their bridge as modules; GTK 3 has it built in and
+            # ignores modules it does not have.
+            modules = [m for m in env.get("GTK_MODULES", "").split(":") if m]
+            env["GTK_MODULES"] = ":".join(dict.fromkeys([*modules, "gail", "atk-bridge"]))
         env.update(self._env)
         return env
 

@@ -44,6 +44,7 @@ _STATES = (
 TEXT_ROLES = frozenset(
     {"text", "entry", "paragraph", "terminal", "editbar", "document text", "spin button"}
 )
+MANAGED_CHILDREN_LIMIT = 400  # cells of a list or table read one by one; more are skipped
 TEXT_LIMIT = 500  # characters read of a text widget: a whole document is not needed to find it
 
 
@@ -202,7 +203,12 @@ class AccessibilityReader:
                 window = (node.bus, node.path) if depth == 1 else node.window
                 if depth == 1:
                     window_names[(node.bus, node.path)] = label
-                if children is not None and "manages-descendants" not in states:
+                # A list or table "manages" its cells: there may be thousands. A list of a few
+                # hundred is read (its rows are what a user clicks); a bigger one is not.
+                if children is not None and (
+                    "manages-descendants" not in states
+                    or len(children[0]) <= MANAGED_CHILDREN_LIMIT
+                ):
                     below += [_Node(str(b), str(p), window, role_name) for b, p in children[0]]
                 if depth == 0 or _COMPONENT not in interfaces[0] or "visible" not in states:
                     continue

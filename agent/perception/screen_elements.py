@@ -62,7 +62,7 @@ class ScreenElements:
 
 def default_text_reader() -> TextReader | None:
     """OCR when `shain[ocr]` is installed; without it the locator uses the tree alone."""
-    if importlib.util.find_spec("rapidocr") is None or True:  # TEMP until ocr.py lands
+    if importlib.util.find_spec("rapidocr") is None:
         return None
     from agent.perception.ocr import OcrReader
 
