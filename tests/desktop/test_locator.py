@@ -129,3 +129,32 @@ def test_wait_for_text_and_the_screen_text_check(tmp_path: Path) -> None:
     code, result, _ = _run(tmp_path, WAIT_FOR_TEXT)
     assert (code, result["status"]) == (0, "success"), result["reason"]
     assert [check["passed"] for check in result["checks"]] == [True, True]
+
+
+XTERM_OCR = """\
+name: xterm-ocr
+setup:
+  - launch: xterm
+  - wait_for: {window: "xterm", timeout: 20}
+steps:
+  - type: "echo ydaer troper ylretrauq | rev\\n"
+  - wait_for: {text: "quarterly report ready", timeout: 20}
+  - double_click: {text: "quarterly", within: {window: xterm}}
+checks:
+  - command: {run: "xclip -o -selection primary", stdout: "quarterly"}
+  - screen_text: {text: "quarterly report ready"}
+"""
+
+
+def test_ocr_finds_a_sentence_in_xterm_and_a_step_clicks_on_it(tmp_path: Path) -> None:
+    # xterm has no accessibility tree: only OCR can find the line `rev` printed (the command
+    # line holds it reversed). A double click on its first word selects that word, which
+    # xterm then offers as the primary selection.
+    code, result, _ = _run(tmp_path, XTERM_OCR)
+    assert (code, result["status"]) == (0, "success"), result["reason"]
+    events = [
+        json.loads(line)
+        for line in (Path(result["run_folder"]) / "events.jsonl").read_text().splitlines()
+    ]
+    thoughts = [e["thought"] for e in events if e.get("kind") == "decided" and e.get("thought")]
+    assert any("text 'quarterly' at (" in t and "[ocr]" in t for t in thoughts), thoughts
