@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run on a private virtual screen (Xvfb, openbox, a session bus and an "
         "accessibility bus) that is "
-        "torn down afterwards; apps get a fresh profile",
+        "torn down afterwards; apps get a fresh profile (HOME and XDG folders)",
     )
     run.add_argument(
         "--size", default="1920x1080", help="virtual screen size, WIDTHxHEIGHT (default 1920x1080)"
@@ -235,8 +235,10 @@ def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         with VirtualDisplay(_parse_size(args.size), accessibility=True) as display:
             environment = display.child_environment()
             # A throwaway screen gets throwaway app settings: no restored sessions, no
-            # "recent files" from the user's own desktop.
+            # "recent files" from the user's own desktop, no shell start-up files or history
+            # of the user's (a terminal there neither runs their ~/.bashrc nor writes theirs).
             for variable, folder in (
+                ("HOME", "home"),
                 ("XDG_CONFIG_HOME", "config"),
                 ("XDG_CACHE_HOME", "cache"),
                 ("XDG_DATA_HOME", "data"),

@@ -76,6 +76,8 @@ class Candidate:
     box: Box
     window: str  # its window's title ("" when not known)
     actionable: bool = False
+    # A part of a text widget's contents: the box is the whole widget, not the words.
+    inside_contents: bool = False
 
     def describe(self) -> str:
         where = f" in {self.window!r}" if self.window else ""
@@ -132,10 +134,27 @@ class Locator:
         """Everything that matches now, in reading order (before `nth` picks one)."""
         self._ocr_ran = False
         found = self._from_tree(target, self._elements())
+        if any(c.inside_contents for c in found) and use_ocr and self._ocr is not None:
+            self._ocr_ran = True
+            return self._within_contents(target, found)
         if found or not use_ocr or target.text is None or target.role or target.name:
             return found
         self._ocr_ran = True
         return self._from_ocr(target)
+
+    def _within_contents(self, target: Target, found: list[Candidate]) -> list[Candidate]:
+        """Words inside a text widget: the tree knows they are there, OCR where they are
+        drawn (and whether they are scrolled into view at all)."""
+        assert self._ocr is not None and self._capture is not None and target.text is not None
+        frame = self._capture()
+        refined: list[Candidate] = []
+        for candidate in found:
+            if not candidate.inside_contents:
+                refined.append(candidate)
+                continue
+            for seen in self._ocr.find(frame, target.text, candidate.box):
+                refined.append(Candidate("ocr", "text", seen.text, seen.box, candidate.window))
+        return _in_reading_order(refined)
 
     def poll(self, target: Target) -> list[Candidate]:
         """`find` for a loop that asks again and again: OCR at most every OCR_EVERY_SECONDS."""
@@ -200,14 +219,14 @@ class Locator:
             if name is not None and normalise(element.name) != name:
                 continue
             label = element.name or element.text or ""
-            into = exact
+            into, inside_contents = exact, False
             if target.text is not None:
                 wanted = normalise(target.text)
                 shown = [normalise(element.name), normalise(element.text or "")]
                 if wanted in shown:
                     label = element.name if shown[0] == wanted else element.text or ""
                 elif any(wanted in text for text in shown):
-                    into = partial
+                    into, inside_contents = partial, wanted not in shown[0]
                 else:
                     continue
             into.append(
@@ -218,6 +237,7 @@ class Locator:
                     element.box,
                     element.window_name,
                     bool(element.actions),
+                    inside_contents,
                 )
             )
         # A whole match beats a part of a longer text: "Save" is not "Save As…".

@@ -158,3 +158,24 @@ def test_ocr_finds_a_sentence_in_xterm_and_a_step_clicks_on_it(tmp_path: Path) -
     ]
     thoughts = [e["thought"] for e in events if e.get("kind") == "decided" and e.get("thought")]
     assert any("text 'quarterly' at (" in t and "[ocr]" in t for t in thoughts), thoughts
+
+
+WORD_IN_A_DOCUMENT = """\
+name: word-in-a-document
+setup:
+  - write_file: {path: note.txt, text: "Dear boss,\\nthe quarterly report is ready.\\nRegards\\n"}
+  - launch: mousepad {workdir}/note.txt
+  - wait_for: {window: "note\\\\.txt", timeout: 20}
+steps:
+  - double_click: {text: "quarterly"}
+  - key: ctrl+c
+checks:
+  - clipboard_equals: {text: "quarterly"}
+"""
+
+
+def test_a_word_inside_a_text_widget_is_clicked_where_it_is_drawn(tmp_path: Path) -> None:
+    # The tree says the document holds the word; OCR inside the document says where. A click
+    # at the document's centre would select nothing (an empty line there).
+    code, result, _ = _run(tmp_path, WORD_IN_A_DOCUMENT)
+    assert (code, result["status"]) == (0, "success"), result["reason"]

@@ -31,6 +31,9 @@ FORBIDDEN = {
     "pyautogui": "input (only when a LocalDesktop is opened)",
     "pynput": "input (only when a LocalDesktop is opened)",
     "mss": "capture (only when a LocalDesktop is opened)",
+    "rapidocr": "OCR (only when text is first read)",
+    "onnxruntime": "OCR (only when text is first read)",
+    "cv2": "OCR (only when text is first read)",
 }
 
 
