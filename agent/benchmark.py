@@ -27,7 +27,6 @@ from agent.benchmark_summary import RunScore, summarise, write_summary
 from agent.errors import TaskFileError
 from agent.runlog import read_run
 from agent.taskfile import load_task
-from agent.taskfile_items import step_to_action
 
 BENCH_TASKS = Path(__file__).resolve().parent.parent / "tasks" / "bench"
 # A child that outlives its task's own time budget by this much is killed.
@@ -74,7 +73,8 @@ def find_tasks(folder: Path, pattern: str | None) -> list[BenchTask]:
             fnmatch.fnmatch(task.name, pattern) or fnmatch.fnmatch(path.name, pattern)
         ):
             continue
-        actions = [step for step in task.oracle if step_to_action(step) is not None]
+        # Every step that acts (a click on a target included); waiting is not a step.
+        actions = [step for step in task.oracle if step.kind not in ("wait_for", "ai")]
         tasks.append(
             BenchTask(
                 task.name,
@@ -88,6 +88,14 @@ def find_tasks(folder: Path, pattern: str | None) -> list[BenchTask]:
     if not tasks:
         raise TaskFileError(f"no benchmark task in {folder} matches {pattern!r}")
     return tasks
+
+
+def task_table(tasks: Sequence[BenchTask]) -> str:
+    lines = ["| task | skills | oracle steps |", "|---|---|---|"]
+    for task in tasks:
+        expect = " (infeasible: the answer is fail)" if task.expect == "fail" else ""
+        lines.append(f"| {task.name}{expect} | {', '.join(task.skills)} | {task.oracle_steps} |")
+    return "\n".join(lines)
 
 
 def plan_runs(
@@ -243,12 +251,18 @@ def add_parser(commands: Any) -> None:
     bench.add_argument(
         "-o", "--output", type=Path, help="where summary.json, summary.md and the runs go"
     )
+    bench.add_argument(
+        "--list", action="store_true", help="print the tasks as a Markdown table and exit"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.parallel < 1:
         raise TaskFileError("--seeds and --parallel must be at least 1")
     tasks = find_tasks(args.tasks_dir, args.tasks)
+    if args.list:
+        print(task_table(tasks))
+        return 0
     seeds = list(range(1, args.seeds + 1))
     planned = plan_runs(tasks, seeds, args.policy, args.controls)
     output = args.output or Path(f"bench-{time.strftime('%Y%m%d-%H%M%S')}")

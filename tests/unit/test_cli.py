@@ -223,3 +223,18 @@ def test_runs_limit_must_be_positive(tmp_path: Path) -> None:
     result = run_shain("runs", "--runs-dir", str(tmp_path), "--limit", "0")
     assert result.returncode == 2
     assert "0 is not a positive number" in result.stderr
+
+
+def test_bench_lists_its_tasks_with_their_skills_and_oracle_steps() -> None:
+    result = run_shain("bench", "--list")
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) >= 20
+    assert "| galculator-mouse | mouse, calculator, clipboard | 8 |" in rows
+    assert any("(infeasible: the answer is fail)" in row for row in rows)
+
+
+def test_bench_controls_need_two_seeds(tmp_path: Path) -> None:
+    result = run_shain("bench", "--controls", "-o", str(tmp_path / "b"))
+    assert result.returncode == 2
+    assert "--controls needs at least 2 seeds" in result.stderr
