@@ -45,7 +45,14 @@ from agent.policy.factory import model_policy
 from agent.policy.openai_cua import SafetyCheck
 from agent.policy.protocol import Policy
 from agent.policy.replay import ReplayPolicy
-from agent.policy.scripted import AiStep, ClickOn, ScriptedPolicy, ScriptedStep, WaitStep
+from agent.policy.scripted import (
+    AiStep,
+    ClickOn,
+    DragBetween,
+    ScriptedPolicy,
+    ScriptedStep,
+    WaitStep,
+)
 from agent.runlog import RunLog
 from agent.secrets import SecretMasker
 from agent.stop import StopToken
@@ -54,6 +61,7 @@ from agent.taskfile_items import AiStep as AiStepModel
 from agent.taskfile_items import (
     ClickStep,
     DoubleClickStep,
+    DragStep,
     LaunchStep,
     RunStep,
     Step,
@@ -135,6 +143,9 @@ def scripted_steps(steps: Sequence[Step], locator: Locator | None = None) -> lis
         elif isinstance(step, ClickStep | DoubleClickStep) and step_to_action(step) is None:
             spec = step.click if isinstance(step, ClickStep) else step.double_click
             scripted.append(ClickOn(spec.target(), spec.button, spec.count, spec.timeout))
+        elif isinstance(step, DragStep) and step.drag.start and step.drag.end:
+            drag, start, end = step.drag, step.drag.start, step.drag.end
+            scripted.append(DragBetween(start.target(), end.target(), drag.button, drag.timeout))
         else:
             action = step_to_action(step)
             if action is None:

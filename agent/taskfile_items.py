@@ -153,14 +153,39 @@ class PathPoint(PointSpec):
 
 def _drag_schema(schema: dict[str, Any]) -> None:
     pair = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2}
-    path = schema["properties"]["path"]
+    path = next(s for s in schema["properties"]["path"]["anyOf"] if s.get("type") == "array")
     path["items"] = {"anyOf": [path["items"], {**pair, "maxItems": 2}]}
 
 
+class DragEnd(TargetFields):
+    """One end of a drag between two things on the screen."""
+
+    @model_validator(mode="after")
+    def _a_target(self) -> Self:
+        if not self.names_a_target:
+            raise problem("drag", "a drag's from/to names a target: text, role and/or name")
+        return self
+
+
 class DragSpec(TaskModel):
-    model_config = ConfigDict(json_schema_extra=_drag_schema)
-    path: Annotated[list[PathPoint], Field(min_length=2)]
+    model_config = ConfigDict(json_schema_extra=_drag_schema, populate_by_name=True)
+    path: Annotated[list[PathPoint] | None, Field(min_length=2)] = None
+    start: Annotated[
+        DragEnd | None,
+        Field(alias="from", description="drag from the start (left edge) of this target"),
+    ] = None
+    end: Annotated[
+        DragEnd | None, Field(alias="to", description="...to the end (right edge) of this one")
+    ] = None
     button: MouseButton = "left"
+    timeout: Annotated[Seconds, Field(description="with from/to: how long to wait for them")] = 5
+
+    @model_validator(mode="after")
+    def _path_or_targets(self) -> Self:
+        targets = self.start is not None or self.end is not None
+        if (self.path is None) == (not targets) or (targets and None in (self.start, self.end)):
+            raise problem("drag", "drag needs either a path, or from and to (targets)")
+        return self
 
 
 class ScrollSpec(PointSpec):
@@ -356,6 +381,8 @@ def step_to_action(step: Step) -> Action | None:
         case MoveStep(move=spec):
             return Move(spec.x, spec.y)
         case DragStep(drag=spec):
+            if spec.path is None:
+                return None  # between targets: found on the screen when the step runs
             return Drag(tuple(Point(p.x, p.y) for p in spec.path), button=spec.button)
         case ScrollStep(scroll=spec):
             dx, dy = spec.right - spec.left, spec.down - spec.up

@@ -242,10 +242,12 @@ def raise_problems(
 
 def refuse_unknown_keys(model: type[Any], data: Any, handler: Callable[[Any], _M]) -> _M:
     """Validate `data` with `handler`, reporting each unknown key (at its own location, with
-    the keys expected) along with every other problem of the mapping."""
-    if not isinstance(data, dict) or all(key in model.model_fields for key in data):
+    the keys expected) along with every other problem of the mapping. A field with an alias
+    (`from`, a Python keyword) is known by its alias."""
+    known = [field.alias or name for name, field in model.model_fields.items()]
+    if not isinstance(data, dict) or all(key in known for key in data):
         return handler(data)
-    expected = ", ".join(model.model_fields)
+    expected = ", ".join(known)
     errors: list[InitErrorDetails] = [
         {
             "type": PydanticCustomError(
@@ -257,10 +259,10 @@ def refuse_unknown_keys(model: type[Any], data: Any, handler: Callable[[Any], _M
             "input": value,
         }
         for key, value in data.items()
-        if key not in model.model_fields
+        if key not in known
     ]
     try:
-        handler({key: value for key, value in data.items() if key in model.model_fields})
+        handler({key: value for key, value in data.items() if key in known})
     except pydantic.ValidationError as error:
         errors += [_details(item) for item in error.errors()]
     raise pydantic.ValidationError.from_exception_data(model.__name__, errors)

@@ -127,19 +127,19 @@ class Locator:
         self._capture = capture
         self._ocr = ocr
         self._windows = windows
-        self._last_ocr = float("-inf")
-        self._ocr_ran = False  # whether the last find() read the screen with OCR
+        self._last_ocr = float("-inf")  # when OCR last read the screen
 
     def find(self, target: Target, *, use_ocr: bool = True) -> list[Candidate]:
         """Everything that matches now, in reading order (before `nth` picks one)."""
-        self._ocr_ran = False
         found = self._from_tree(target, self._elements())
-        if any(c.inside_contents for c in found) and use_ocr and self._ocr is not None:
-            self._ocr_ran = True
+        if any(c.inside_contents for c in found) and self._ocr is not None:
+            if not use_ocr:
+                return []  # the widget's box is not where the words are: wait for OCR
+            self._last_ocr = time.monotonic()
             return self._within_contents(target, found)
         if found or not use_ocr or target.text is None or target.role or target.name:
             return found
-        self._ocr_ran = True
+        self._last_ocr = time.monotonic()
         return self._from_ocr(target)
 
     def _within_contents(self, target: Target, found: list[Candidate]) -> list[Candidate]:
@@ -158,26 +158,21 @@ class Locator:
 
     def poll(self, target: Target) -> list[Candidate]:
         """`find` for a loop that asks again and again: OCR at most every OCR_EVERY_SECONDS."""
-        now = time.monotonic()
-        use_ocr = now - self._last_ocr >= OCR_EVERY_SECONDS
-        found = self.find(target, use_ocr=use_ocr)
-        if use_ocr and self._ocr_ran:
-            self._last_ocr = now
-        return found
+        return self.find(target, use_ocr=time.monotonic() - self._last_ocr >= OCR_EVERY_SECONDS)
 
     def locate(self, target: Target, timeout: float, stop: StopToken) -> Candidate:
         """The one candidate the target means, waiting up to `timeout` seconds for it."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = self.poll(target)
-            if found:
-                return self._pick(target, found)
+        found = self.find(target)  # the first look may always read the screen
+        while not found:
             if time.monotonic() >= deadline:
                 raise TargetNotFound(
                     f"nothing on the screen matches {target.describe()} after {timeout:g}s; "
                     + self.what_is_visible()
                 )
             stop.sleep(POLL_SECONDS)
+            found = self.poll(target)
+        return self._pick(target, found)
 
     def what_is_visible(self, limit: int = 40) -> str:
         """A short account of the screen for an error message: the windows and named things."""

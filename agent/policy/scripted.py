@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agent.actions import Action, Click, Done, Fail, MouseButton
+from agent.actions import Action, Click, Done, Drag, Fail, MouseButton
 from agent.conditions import Condition, ConditionTimeout, wait_for
 from agent.errors import DesktopError, UnsupportedError
+from agent.geometry import Point
 from agent.perception.locator import Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
@@ -42,7 +43,18 @@ class ClickOn:
     timeout: float = 5.0
 
 
-ScriptedStep = Action | WaitStep | AiStep | ClickOn
+@dataclass(frozen=True, slots=True)
+class DragBetween:
+    """A drag from the start of one thing to the end of another (`drag: {from: .., to: ..}`):
+    from the left edge of the first to the right edge of the second, as text is selected."""
+
+    start: Target
+    end: Target
+    button: MouseButton = "left"
+    timeout: float = 5.0
+
+
+ScriptedStep = Action | WaitStep | AiStep | ClickOn | DragBetween
 PolicyForGoal = Callable[[str], Policy]
 
 
@@ -98,6 +110,20 @@ class ScriptedPolicy:
                 centre = found.box.center
                 click = Click(centre.x, centre.y, button=button, count=count)
                 return Decision((click,), thought=f"{thought}: {found.describe()}")
+            case DragBetween(start=start, end=end, button=button, timeout=timeout):
+                thought = f"step {self._next}: drag from {start.describe()} to {end.describe()}"
+                if self._locator is None:
+                    return Decision((Fail("finding things on the screen is not available"),))
+                try:
+                    first = self._locator.locate(start, timeout, self._stop).box
+                    last = self._locator.locate(end, timeout, self._stop).box
+                except DesktopError as missing:
+                    return Decision((Fail(f"step {self._next}: {missing}"),), thought=thought)
+                path = (
+                    Point(first.left + 1, first.center.y),
+                    Point(last.left + last.width - 1, last.center.y),
+                )
+                return Decision((Drag(path, button=button),), thought=thought)
             case AiStep(goal=goal):
                 assert self._model_for is not None
                 self._model = self._model_for(goal)

@@ -26,6 +26,7 @@ from agent.taskfile_items import (
     AiStep,
     ClickStep,
     DoubleClickStep,
+    DragStep,
     KeyStep,
     LaunchStep,
     ScrollStep,
@@ -602,3 +603,24 @@ def test_json_schema(tmp_path: Path) -> None:
         assert f'"{kind}"' in text
     launch = schema["$defs"]["LaunchStep"]["properties"]["launch"]
     assert {"type": "string", "minLength": 1} in launch["anyOf"]
+
+
+def test_a_drag_between_two_targets(tmp_path: Path) -> None:
+    text = steps_task("drag: {from: {text: Budget}, to: {text: today, nth: 2}, timeout: 3}")
+    (drag,) = load(tmp_path, text).task.steps
+    assert isinstance(drag, DragStep) and step_to_action(drag) is None
+    assert drag.drag.start is not None and drag.drag.start.target() == Target(text="Budget")
+    assert drag.drag.end is not None and drag.drag.end.target() == Target(text="today", nth=2)
+
+
+@pytest.mark.parametrize(
+    ("drag", "message"),
+    [
+        ("{from: {text: a}}", "drag needs either a path, or from and to"),
+        ("{path: [[1, 2], [3, 4]], to: {text: a}}", "drag needs either a path, or from and to"),
+        ("{from: {nth: 1}, to: {text: a}}", "a drag's from/to names a target"),
+        ("{form: {text: a}, to: {text: b}}", "unknown key 'form' (expected one of path, from, to"),
+    ],
+)
+def test_bad_drags_are_named(tmp_path: Path, drag: str, message: str) -> None:
+    assert message in error_of(tmp_path, steps_task(f"drag: {drag}"))
