@@ -1,9 +1,11 @@
 """Task files: YAML that says what Shain should do, checked completely before anything runs.
 
 A task names a goal for the model and/or scripted `steps`, plus `setup` and `checks` (their
-models are in `agent.taskfile_items`). Strings may use `{name}` variables (`{{` and `}}` are
-literal braces), substituted on the raw YAML before validation. Every problem is reported as
-`file:line: field.path: message`, one per line, and no secret value ever appears in a message.
+models are in `agent.taskfile_items` and `agent.taskfile_checks`). Strings may use `{name}`
+variables (`{{` and `}}` are literal braces), substituted in the parsed YAML's string values
+before validation: a number that comes from a variable is written quoted (`x: "{cx}"`) and
+validates as a number. Every problem is reported as `file:line: field.path: message`, one per
+line, and no secret value ever appears in a message.
 `shain schema` prints `task_json_schema()`.
 """
 

@@ -44,6 +44,16 @@ from agent.stop import StopToken
 # Characters pyautogui types itself; anything else goes through the text typer below.
 _PYAUTOGUI_CHARACTERS = {chr(code) for code in range(0x20, 0x7F)} | {"\n", "\t"}
 _TYPED_AS = {"\n": "enter", "\t": "tab", " ": "space"}
+# X keysym names of the punctuation characters (letters and digits are their own names).
+_KEYSYM_NAMES = {
+    "!": "exclam", '"': "quotedbl", "#": "numbersign", "$": "dollar", "%": "percent",
+    "&": "ampersand", "'": "apostrophe", "(": "parenleft", ")": "parenright",
+    "*": "asterisk", "+": "plus", ",": "comma", "-": "minus", ".": "period", "/": "slash",
+    ":": "colon", ";": "semicolon", "<": "less", "=": "equal", ">": "greater",
+    "?": "question", "@": "at", "[": "bracketleft", "\\": "backslash",
+    "]": "bracketright", "^": "asciicircum", "_": "underscore", "`": "grave",
+    "{": "braceleft", "|": "bar", "}": "braceright", "~": "asciitilde",
+}  # fmt: skip
 
 
 class _CharacterTyper(Protocol):
@@ -93,7 +103,28 @@ def _import_pyautogui(display: str | None) -> ModuleType:
     pyautogui.PAUSE = 0  # its default 0.1 s after every call is most of a step's cost
     pyautogui.FAILSAFE = True  # the mouse in a screen corner still stops everything
     pyautogui.MINIMUM_DURATION = 0
+    if sys.platform.startswith("linux"):
+        _prefer_main_keyboard(pyautogui)
     return pyautogui  # type: ignore[no-any-return]
+
+
+def _prefer_main_keyboard(pyautogui: Any) -> None:
+    """Type ASCII characters on the main keyboard's keys.
+
+    pyautogui takes the first keycode the X server lists for a character's keysym; for "("
+    and ")" that is an extra multimedia key (187/188 in Xvfb's keymap), which some apps
+    ignore (galculator typed `2*(3+4)=` as 10). The lowest keycode that holds the keysym as
+    its plain or shifted symbol is the one a keyboard's key sends.
+    """
+    import Xlib.XK
+
+    x11 = pyautogui._pyautogui_x11
+    mapping = x11.keyboardMapping
+    for character in map(chr, range(0x21, 0x7F)):
+        keysym = Xlib.XK.string_to_keysym(_KEYSYM_NAMES.get(character, character))
+        codes = sorted(code for code, index in x11._display.keysym_to_keycodes(keysym) if index < 2)
+        if codes:
+            mapping[character] = codes[0]
 
 
 class LocalDesktop:

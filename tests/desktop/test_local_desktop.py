@@ -107,6 +107,23 @@ def test_non_ascii_text_reads_back_byte_exact(
     assert _save_and_read(desktop, note, before).encode() == text.encode()
 
 
+def test_typed_parentheses_reach_an_app_that_reads_the_main_keyboard(
+    desktop: LocalDesktop, launcher: AppLauncher, app_environment: dict[str, str]
+) -> None:
+    # galculator ignores "(" sent on Xvfb's extra parenleft key (keycode 187): the expression
+    # came out as 2*4 = 8 ... or 10. Typed on the main keyboard's shift+9 it is 14.
+    launcher.launch("galculator")
+    wait_for(WindowAppears("^galculator$"), 20, StopToken(), app_environment["DISPLAY"])
+    desktop.execute(KeyPress(("escape",)), StopToken())
+    for part in ("2*", "(", "3+", "4", ")", "="):  # galculator drops a key repeated fast
+        desktop.execute(TypeText(part), StopToken())
+    desktop.execute(KeyPress(("ctrl", "c")), StopToken())
+    deadline = time.monotonic() + 5
+    while read_clipboard(app_environment) != "14" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read_clipboard(app_environment) == "14"
+
+
 def test_more_distinct_characters_than_spare_keycodes(
     desktop: LocalDesktop, launcher: AppLauncher, tmp_path: Path
 ) -> None:
