@@ -134,9 +134,9 @@ def test_fingerprint_is_a_strided_view_of_a_1080p_frame() -> None:
     pixels = np.zeros((1080, 1920, 4), dtype=np.uint8)
     frame = Frame(pixels, 0.0)
     sample = fingerprint(frame)
-    assert sample.shape == (135, 240, 4)
+    assert sample.shape == (270, 480, 4)
     assert np.shares_memory(sample, pixels)  # a view, not a copy
-    pixels[8, 16, 2] = 99
+    pixels[4, 8, 2] = 99
     assert sample[1, 2, 2] == 99
 
 
