@@ -40,6 +40,15 @@ class Box:
             and self.top <= point.y < self.top + self.height
         )
 
+    def encloses(self, other: Box) -> bool:
+        """Whether `other` lies wholly inside this box."""
+        return (
+            self.left <= other.left
+            and self.top <= other.top
+            and other.left + other.width <= self.left + self.width
+            and other.top + other.height <= self.top + self.height
+        )
+
 
 def scale_point(point: Point, source: Size, target: Size) -> Point:
     """Map a point from one pixel space onto another covering the same area.

@@ -17,7 +17,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from agent.apps import AppLauncher
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.protocol import Frame
 from agent.desktop.virtual_display import VirtualDisplay
+from agent.desktop.windows import list_windows
 from agent.geometry import Box, Size
 from agent.perception.ocr import DEFAULT_UPSCALE, OcrReader
 from agent.stop import StopToken
@@ -85,19 +85,9 @@ def known_lines(seed: int, count: int = 22) -> list[str]:
 
 
 def window_box(environment: dict[str, str], title: str) -> Box:
-    report = subprocess.run(
-        ["xwininfo", "-name", title], env=environment, capture_output=True, text=True, check=True
-    ).stdout
-    values = {}
-    for line in report.splitlines():
-        key, _, value = line.strip().partition(":")
-        values[key] = value.strip()
-    return Box(
-        int(values["Absolute upper-left X"]),
-        int(values["Absolute upper-left Y"]),
-        int(values["Width"]),
-        int(values["Height"]),
-    )
+    """The window's client box on the screen (title bar excluded)."""
+    windows = list_windows(environment["DISPLAY"])
+    return next(window.box for window in windows if window.title == title)
 
 
 def capture(display: str) -> Frame:

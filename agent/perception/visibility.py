@@ -44,7 +44,7 @@ def is_visible(element: Element, stack: WindowStack) -> bool:
         return False  # the bare background: whatever reported it is not drawn there
     if top.override_redirect and element.parent_role in MENU_ROLES:
         # The popup may reach far outside the window the tree puts its items in.
-        return _within(element.box, top.box)
+        return _grown(top.box).encloses(element.box)
     own = element.window_box
     if own is None:
         return True  # its window has no box: nothing to compare, so it is kept
@@ -70,16 +70,6 @@ def _same(one: Box, other: Box) -> bool:
         and abs(one.top - other.top) <= TOLERANCE
         and abs(one.left + one.width - other.left - other.width) <= TOLERANCE
         and abs(one.top + one.height - other.top - other.height) <= TOLERANCE
-    )
-
-
-def _within(inner: Box, outer: Box) -> bool:
-    grown = _grown(outer)
-    return (
-        grown.left <= inner.left
-        and grown.top <= inner.top
-        and inner.left + inner.width <= grown.left + grown.width
-        and inner.top + inner.height <= grown.top + grown.height
     )
 
 

@@ -13,7 +13,6 @@ from agent.apps import AppLauncher
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
-from agent.geometry import Box
 from agent.perception.atspi import TEXT_LIMIT, TEXT_ROLES, AccessibilityReader, Element
 from agent.stop import StopToken
 
@@ -38,15 +37,6 @@ def find(elements: list[Element], app: str, name: str, roles: set[str]) -> Eleme
     matches = [e for e in elements if e.app == app and e.name == name and e.role in roles]
     assert matches, f"no {roles} named {name!r} in {app}: {[(e.role, e.name) for e in elements]}"
     return matches[0]
-
-
-def inside(inner: Box, outer: Box) -> bool:
-    return (
-        outer.left <= inner.left
-        and outer.top <= inner.top
-        and inner.left + inner.width <= outer.left + outer.width
-        and inner.top + inner.height <= outer.top + outer.height
-    )
 
 
 def calculator_display(elements: list[Element]) -> str | None:
@@ -80,7 +70,7 @@ def test_reads_and_clicks_real_apps(accessible_apps: dict[str, str]) -> None:
         frame = find(elements, "galculator", "galculator", {"frame"})
         assert all(key.window_name == "galculator" for key in keys.values())
         assert all(key.window_box == frame.box for key in keys.values())
-        assert all(inside(key.box, frame.box) for key in keys.values())
+        assert all(frame.box.encloses(key.box) for key in keys.values())
         assert calculator_display(elements) == "0"
 
         times = []

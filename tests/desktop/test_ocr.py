@@ -14,6 +14,7 @@ from agent.conditions import WindowAppears, wait_for
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
 from agent.desktop.virtual_display import VirtualDisplay
+from agent.desktop.windows import list_windows
 from agent.geometry import Box
 from agent.perception.ocr import OcrReader, TextMatch
 from agent.stop import StopToken
@@ -32,30 +33,9 @@ def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
 
 
 def _window_box(environment: dict[str, str], title: str) -> Box:
-    """The window's box on the screen, title bar excluded (xwininfo is exact under openbox)."""
-    report = subprocess.run(
-        ["xwininfo", "-name", title], env=environment, capture_output=True, text=True, check=True
-    ).stdout
-    values = {}
-    for line in report.splitlines():
-        key, _, value = line.strip().partition(":")
-        if key in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"):
-            values[key] = int(value)
-    return Box(
-        values["Absolute upper-left X"],
-        values["Absolute upper-left Y"],
-        values["Width"],
-        values["Height"],
-    )
-
-
-def _inside(inner: Box, outer: Box) -> bool:
-    return (
-        outer.left <= inner.left
-        and outer.top <= inner.top
-        and inner.left + inner.width <= outer.left + outer.width
-        and inner.top + inner.height <= outer.top + outer.height
-    )
+    """The window's client box on the screen (title bar excluded)."""
+    windows = list_windows(environment["DISPLAY"])
+    return next(window.box for window in windows if window.title == title)
 
 
 def _same_place(one: TextMatch, other: TextMatch) -> bool:
@@ -97,7 +77,7 @@ def test_finds_a_sentence_typed_into_xterm(
     assert command.line.text.endswith(f"echo {SENTENCE}") and not command.whole_line
     assert output.whole_line and output.text == SENTENCE
     for match in found:
-        assert _inside(match.box, window), (match.box, window)
+        assert window.encloses(match.box), (match.box, window)
         # Narrowed to the 22 characters, each one cell of the terminal's font.
         assert abs(match.box.width - len(SENTENCE) * CELL_WIDTH) <= CELL_WIDTH
     # The output starts at the left edge of the text area, one line below the command, and

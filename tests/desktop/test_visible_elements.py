@@ -15,7 +15,6 @@ from agent.apps import AppLauncher
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import WindowInfo, list_windows, window_stack
-from agent.geometry import Box
 from agent.perception.atspi import Element, snapshot
 from agent.perception.visibility import visible_elements
 from agent.stop import StopToken
@@ -173,7 +172,7 @@ def test_window_boxes_match_the_accessibility_tree(two_apps: TwoApps) -> None:
         # GTK gives the frame's box (decorations included); the client area lies within it.
         assert frame.box == window.box
         assert window.client is not None
-        assert inside(window.client.box, window.box)
+        assert window.box.encloses(window.client.box)
         assert window.client.box.top > window.box.top  # below the title bar
     mousepad = framed[next(e.name for e in seen if e.app == "mousepad" and e.role == "frame")]
     assert mousepad.client is not None
@@ -201,12 +200,3 @@ def test_timings(two_apps: TwoApps) -> None:
         medians[label] = statistics.median(times)
         print(f"{label}: median {medians[label] * 1000:.1f} ms")
     assert medians["window stack"] < 0.1
-
-
-def inside(inner: Box, outer: Box) -> bool:
-    return (
-        outer.left <= inner.left
-        and outer.top <= inner.top
-        and inner.left + inner.width <= outer.left + outer.width
-        and inner.top + inner.height <= outer.top + outer.height
-    )

@@ -135,3 +135,11 @@ def test_box_contains_is_half_open() -> None:
 def test_box_and_size_are_values() -> None:
     assert Box(1, 2, 3, 4) == Box(1, 2, 3, 4)
     assert {Size(1, 2), Size(1, 2), Point(1, 2)} == {Size(1, 2), Point(1, 2)}
+
+
+def test_a_box_encloses_the_boxes_wholly_inside_it() -> None:
+    outer = Box(10, 10, 100, 50)
+    assert outer.encloses(Box(10, 10, 100, 50))
+    assert outer.encloses(Box(20, 20, 10, 10))
+    assert not outer.encloses(Box(9, 20, 10, 10))
+    assert not outer.encloses(Box(20, 20, 100, 10))
