@@ -24,9 +24,10 @@ setup:
   - wait_for: {window: "note\\\\.txt", timeout: 20}
   - launch: galculator
   - wait_for: {window: "^galculator$", timeout: 20}
+  # (wmctrl: xdotool's search can find a window's unmapped sibling first and move that)
   - run: >-
-      xdotool search --name 'note.txt - Mousepad' windowmove {mx} {my} &&
-      xdotool search --name '^galculator$' windowmove {gx} {gy}
+      wmctrl -r 'note.txt - Mousepad' -e 0,{mx},{my},-1,-1 &&
+      wmctrl -r galculator -e 0,{gx},{gy},-1,-1
 steps:
   - click: {role: button, name: "7"}
   - click: {role: button, name: "*"}
@@ -62,11 +63,13 @@ def _run(tmp_path: Path, task_text: str, *extra: str) -> tuple[int, dict[str, An
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_menus_and_buttons_by_name_after_moving_the_windows(tmp_path: Path, attempt: int) -> None:
+    # Anywhere, but side by side: a window over mousepad's menus hides them (rightly: the
+    # locator only sees what a user can see; test_visible_elements covers that).
     place = {
-        "mx": random.randint(0, 1400),
-        "my": random.randint(0, 600),
-        "gx": random.randint(0, 1600),
-        "gy": random.randint(0, 500),
+        "mx": random.randint(0, 320),
+        "my": random.randint(0, 560),
+        "gx": random.randint(1000, 1580),
+        "gy": random.randint(0, 700),
     }
     variables = [argument for k, v in place.items() for argument in ("--var", f"{k}={v}")]
     code, result, _ = _run(tmp_path, MENUS_AND_BUTTONS, *variables)
