@@ -1,5 +1,5 @@
-"""Conditions a task waits for (`wait_for`): a window title appears, a file exists, a thing
-named by what it is shows on the screen."""
+"""Conditions a task waits for (`wait_for`): a window title appears (or is gone), a file
+exists, a thing named by what it is shows on the screen."""
 
 from __future__ import annotations
 
@@ -42,6 +42,22 @@ class WindowAppears:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowGone:
+    pattern: str  # a regular expression: no window title may match it
+    kind: str = "window_gone"
+
+    def holds(self, display: str | None) -> bool:
+        regex = re.compile(self.pattern)
+        return not any(regex.search(window.title) for window in list_windows(display))
+
+    def describe(self) -> str:
+        return f"no window titled /{self.pattern}/"
+
+    def situation(self, display: str | None) -> str:
+        return WindowAppears(self.pattern, focused=False).situation(display)
+
+
+@dataclass(frozen=True, slots=True)
 class FileExists:
     path: str
     kind: str = "file"
@@ -74,7 +90,7 @@ class TargetAppears:
         return self.locator.what_is_visible()
 
 
-Condition = WindowAppears | FileExists | TargetAppears
+Condition = WindowAppears | WindowGone | FileExists | TargetAppears
 
 
 class ConditionTimeout(DesktopError):

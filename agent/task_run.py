@@ -16,7 +16,14 @@ from agent.actions import Action
 from agent.approvals import ApprovalRequest, Approver, LatestFrame
 from agent.apps import AppLauncher
 from agent.checks import CheckResult, evaluate_check
-from agent.conditions import Condition, FileExists, TargetAppears, WindowAppears, wait_for
+from agent.conditions import (
+    Condition,
+    FileExists,
+    TargetAppears,
+    WindowAppears,
+    WindowGone,
+    wait_for,
+)
 from agent.config import MODEL_POLICIES, Profile
 from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.exclusions import ExcludedRegions
@@ -97,6 +104,8 @@ def guard_rules(task: Task, profile: Profile) -> GuardRules:
 
 
 def condition_of(spec: WaitForSpec, locator: Locator | None) -> Condition:
+    if spec.window is not None and spec.gone:
+        return WindowGone(spec.window)
     if spec.window is not None:
         return WindowAppears(spec.window, focused=spec.focused)
     if spec.file is not None:

@@ -208,6 +208,9 @@ class WaitForSpec(TargetFields):
     focused: bool = Field(
         True, description="with window: also wait until it holds the keyboard focus"
     )
+    gone: bool = Field(
+        False, description="with window: wait until no window has such a title (it closed)"
+    )
 
     @field_validator("window")
     @classmethod
@@ -224,6 +227,8 @@ class WaitForSpec(TargetFields):
             )
         if not self.names_a_target and (self.within is not None or self.nth is not None):
             raise problem("wait_for", "within and nth go with a target (text, role, name)")
+        if self.gone and self.window is None:
+            raise problem("wait_for", "gone goes with window: wait for a window to close")
         return self
 
 

@@ -624,3 +624,10 @@ def test_a_drag_between_two_targets(tmp_path: Path) -> None:
 )
 def test_bad_drags_are_named(tmp_path: Path, drag: str, message: str) -> None:
     assert message in error_of(tmp_path, steps_task(f"drag: {drag}"))
+
+
+def test_wait_for_a_window_to_close(tmp_path: Path) -> None:
+    (wait,) = load(tmp_path, steps_task("wait_for: {window: Mousepad, gone: true}")).task.steps
+    assert isinstance(wait, WaitForStep) and wait.wait_for.gone
+    message = error_of(tmp_path, steps_task("wait_for: {file: x, gone: true}"))
+    assert "gone goes with window" in message
