@@ -5,13 +5,57 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from agent.errors import EnvironmentProblem
+from agent.geometry import Size
+
+_PROFILE_FOLDERS = (
+    ("HOME", "home"),
+    ("XDG_CONFIG_HOME", "config"),
+    ("XDG_CACHE_HOME", "cache"),
+    ("XDG_DATA_HOME", "data"),
+    ("XDG_STATE_HOME", "state"),
+)
+
+
+def private_profile(environment: Mapping[str, str], folder: Path) -> dict[str, str]:
+    """`environment` with a throwaway profile for apps, in folders made under `folder`.
+
+    No restored sessions or "recent files" from the user's own desktop, no shell start-up
+    files or history of the user's (a terminal neither runs their ~/.bashrc nor writes
+    theirs), and GSettings in memory: through the bus's dconf-service it would reach the
+    user's own dconf database, and mousepad restores its last session from there.
+    """
+    profile = dict(environment)
+    for variable, name in _PROFILE_FOLDERS:
+        (folder / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        profile[variable] = str(folder / name)
+    profile["GSETTINGS_BACKEND"] = "memory"
+    return profile
+
+
+@contextlib.contextmanager
+def private_screen(size: Size) -> Iterator[dict[str, str]]:
+    """A private virtual screen (window manager, session and accessibility buses) and the
+    environment for apps on it, with a throwaway profile; DISPLAY is set in this process too
+    (pyautogui binds it when first imported). All of it is gone afterwards."""
+    from agent.desktop.virtual_display import VirtualDisplay
+
+    profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
+    try:
+        with VirtualDisplay(size, accessibility=True) as display:
+            environment = private_profile(display.child_environment(), profile)
+            os.environ["DISPLAY"] = display.display
+            yield environment
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 class AppLauncher:

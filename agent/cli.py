@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -228,31 +227,10 @@ def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             )
         yield dict(os.environ)
         return
-    from agent.desktop.virtual_display import VirtualDisplay
+    from agent.apps import private_screen
 
-    profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
-    try:
-        with VirtualDisplay(_parse_size(args.size), accessibility=True) as display:
-            environment = display.child_environment()
-            # A throwaway screen gets throwaway app settings: no restored sessions, no
-            # "recent files" from the user's own desktop, no shell start-up files or history
-            # of the user's (a terminal there neither runs their ~/.bashrc nor writes theirs).
-            for variable, folder in (
-                ("HOME", "home"),
-                ("XDG_CONFIG_HOME", "config"),
-                ("XDG_CACHE_HOME", "cache"),
-                ("XDG_DATA_HOME", "data"),
-                ("XDG_STATE_HOME", "state"),
-            ):
-                (profile / folder).mkdir(mode=0o700)
-                environment[variable] = str(profile / folder)
-            # GSettings would reach the user's own dconf database through the bus's
-            # dconf-service, and mousepad restores its last session from there.
-            environment["GSETTINGS_BACKEND"] = "memory"
-            os.environ["DISPLAY"] = display.display
-            yield environment
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with private_screen(_parse_size(args.size)) as environment:
+        yield environment
 
 
 def _command_run(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -24,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.apps import AppLauncher
+from agent.apps import AppLauncher, private_screen
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.local import LocalDesktop
-from agent.desktop.virtual_display import VirtualDisplay
+from agent.desktop.virtual_display import DEFAULT_SIZE
 from agent.grounding import (
     AccessibilityGrounder,
     BoxCentreStub,
@@ -173,19 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="shain-grounding-") as temporary,
-        VirtualDisplay(accessibility=True) as screen,
+        private_screen(DEFAULT_SIZE) as environment,
     ):
         folder = Path(temporary)
-        environment = screen.child_environment()
-        for variable in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "HOME"):
-            path = folder / variable.lower()
-            path.mkdir()
-            environment[variable] = str(path)
-        environment["GSETTINGS_BACKEND"] = "memory"
-        os.environ["DISPLAY"] = screen.display  # pyautogui binds it when first imported
         elements = ScreenElements(environment)
         all_predictions: dict[str, list[Prediction]] = {}
-        with LocalDesktop(display=screen.display) as desktop:
+        with LocalDesktop(display=environment["DISPLAY"]) as desktop:
             chosen = grounders(elements, not args.no_ocr)
             for scene in scenes(folder):
                 samples, predictions = run_scene(scene, environment, desktop, elements, chosen)

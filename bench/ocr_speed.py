@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agent.apps import AppLauncher
+from agent.apps import AppLauncher, private_profile
 from agent.conditions import WindowAppears, wait_for
 from agent.desktop.protocol import Frame
 from agent.desktop.virtual_display import VirtualDisplay
@@ -135,15 +135,14 @@ def misread(read: list[str], expected: list[str]) -> list[list[str]]:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    home = tempfile.mkdtemp(prefix="shain-ocr-bench-")
+    profile = Path(tempfile.mkdtemp(prefix="shain-ocr-bench-"))
     expected = {f"bench-term-{i}": known_lines(seed=i) for i in range(len(TERMINALS))}
     with VirtualDisplay(SCREEN) as display:
-        environment = display.child_environment()
-        environment.update(HOME=home, GSETTINGS_BACKEND="memory")
+        environment = private_profile(display.child_environment(), profile)
         apps = AppLauncher(environment)
         try:
             for (title, lines), (x, y) in zip(expected.items(), TERMINALS, strict=True):
-                text = Path(home, f"{title}.txt")
+                text = profile / f"{title}.txt"
                 text.write_text("\n".join(lines) + "\n")
                 geometry = f"80x24+{x}+{y}"
                 command = ["sh", "-c", f"cat {text}; sleep 100000"]

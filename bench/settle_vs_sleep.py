@@ -71,7 +71,6 @@ quieter machine. One seed of the suite (23 tasks, about 110 actions) takes about
 from __future__ import annotations
 
 import argparse
-import contextlib
 import itertools
 import json
 import shutil
@@ -92,7 +91,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from agent.actions import Action, Done, Fail, Wait, describe_action
-from agent.apps import AppLauncher
+from agent.apps import AppLauncher, private_screen
 from agent.benchmark import BENCH_TASKS, find_tasks
 from agent.checks import evaluate_check
 from agent.conditions import wait_for
@@ -392,18 +391,6 @@ def side_by_side(
 # ---- one task run (the child process)
 
 
-def private_screen() -> contextlib.AbstractContextManager[dict[str, str]]:
-    """The virtual screen and app environment `shain run --virtual-display` makes (private
-    HOME and XDG folders, in-memory GSettings, DISPLAY set for pyautogui).
-
-    The CLI's own, not a copy: a copy already drifted once (a terminal ran the user's
-    ~/.bashrc), and apps that behave differently would measure differently.
-    """
-    from agent.cli import _screen
-
-    return _screen(argparse.Namespace(virtual_display=True, size=str(SCREEN)))
-
-
 def set_up(
     task: Task,
     launcher: AppLauncher,
@@ -501,7 +488,7 @@ def run_task(path: Path, seed: int, window: float, frames: Path | None) -> TaskR
     task = loaded.task
     result = TaskRunResult(task.name, seed)
     try:
-        with private_screen() as environment:
+        with private_screen(SCREEN) as environment:
             launcher = AppLauncher(environment)
             try:
                 with LocalDesktop(display=environment["DISPLAY"]) as desktop:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.apps import AppLauncher
+from agent.apps import AppLauncher, private_profile
 from agent.desktop.virtual_display import VirtualDisplay
 
 
@@ -35,15 +35,9 @@ def virtual_display() -> Iterator[VirtualDisplay]:
 @pytest.fixture
 def app_environment(virtual_display: VirtualDisplay, tmp_path: Path) -> dict[str, str]:
     """The environment for apps in one test: the virtual screen and a private profile."""
-    home = tmp_path / "home"
-    home.mkdir()
-    environment = virtual_display.child_environment()
-    environment.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"))
-    environment.update(XDG_CACHE_HOME=str(home / ".cache"), XDG_DATA_HOME=str(home / ".local"))
-    # Settings in memory only: the bus's shared dconf-service would carry mousepad's session
-    # (and its restored windows) from one test to the next.
-    environment["GSETTINGS_BACKEND"] = "memory"
-    return environment
+    # (Settings in memory too: the bus's shared dconf-service would carry mousepad's session,
+    # and its restored windows, from one test to the next.)
+    return private_profile(virtual_display.child_environment(), tmp_path / "profile")
 
 
 @pytest.fixture

@@ -52,7 +52,8 @@ def _point(data: Any, kind: str, image: ModelImage) -> Point:
     return image.to_screen(point)
 
 
-def _wheel_clicks(pixels: int) -> int:
+def wheel_clicks(pixels: float) -> int:
+    """Wheel clicks for a scroll given in pixels, sign kept; any movement is at least one."""
     if pixels == 0:
         return 0
     clicks = max(1, round(abs(pixels) / PIXELS_PER_WHEEL_CLICK))
@@ -102,8 +103,8 @@ def from_computer_action(
             return Drag(tuple(_point(point, "drag", image) for point in path))
         case "scroll":
             at = _point(data, kind, image)
-            down = _wheel_clicks(_number(data, "scroll_y", kind) if "scroll_y" in data else 0)
-            right = _wheel_clicks(_number(data, "scroll_x", kind) if "scroll_x" in data else 0)
+            down = wheel_clicks(_number(data, "scroll_y", kind) if "scroll_y" in data else 0)
+            right = wheel_clicks(_number(data, "scroll_x", kind) if "scroll_x" in data else 0)
             return Scroll(at.x, at.y, scroll_x=right, scroll_y=down)
         case "type":
             text = data.get("text")

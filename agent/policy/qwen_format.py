@@ -33,10 +33,10 @@ from agent.actions import (
 )
 from agent.errors import ModelOutputError
 from agent.geometry import Point, Size
+from agent.policy.computer_actions import wheel_clicks
 from agent.policy.text_reply import ParsedReply, key_combination, pixel_point, quote
 
 TOOL_NAME = "computer_use"
-PIXELS_PER_WHEEL_CLICK = 100
 MAX_WAIT_SECONDS = 300.0
 FAILURE_FALLBACK = "The model reported that the task failed."
 
@@ -273,7 +273,7 @@ class _Builder:
             raise self._error(f"pixels must be a number, got {quote(json.dumps(pixels))}")
         if pixels == 0:
             raise self._error("pixels is 0: nothing to scroll")
-        clicks = max(1, round(abs(pixels) / PIXELS_PER_WHEEL_CLICK))
+        clicks = wheel_clicks(pixels)
         if "coordinate" in self.arguments:
             at = self._point("coordinate")
         elif self.previous_point is not None:
@@ -281,9 +281,9 @@ class _Builder:
         else:
             at = Point(self.image.width // 2, self.image.height // 2)
         if self.action == "hscroll":  # positive scrolls right
-            return Scroll(at.x, at.y, scroll_x=clicks if pixels > 0 else -clicks)
+            return Scroll(at.x, at.y, scroll_x=clicks)
         # Qwen: positive scrolls up; Shain: positive scroll_y scrolls down.
-        return Scroll(at.x, at.y, scroll_y=-clicks if pixels > 0 else clicks)
+        return Scroll(at.x, at.y, scroll_y=-clicks)
 
     def _wait(self) -> Action:
         seconds = self._required("time")
