@@ -22,7 +22,7 @@ from agent.desktop.protocol import Frame
 from agent.geometry import Box, Point
 from agent.perception.atspi import Element
 from agent.perception.locator import Locator, Target, TextReader
-from agent.perception.marks import marks_of
+from agent.perception.marks import is_actionable
 
 # Names no app here shows: instructions for them must be refused.
 ABSENT_NAMES = ("Frobnicate", "Launch Rocket", "Quantum Settings", "Send Fax")
@@ -64,12 +64,7 @@ def instruction_for(role: str, name: str, window: str) -> str:
 
 def samples_from(elements: Sequence[Element]) -> list[GroundingSample]:
     """A sample per actionable element whose name is unique in its window, and the absent."""
-    marked = {(m.role, m.label, m.box) for m in marks_of(elements, limit=10_000)}
-    candidates = [
-        e
-        for e in elements
-        if (e.role, e.name or (e.text or "")[:40], e.box) in marked and e.name.strip()
-    ]
+    candidates = [e for e in elements if is_actionable(e) and e.name.strip()]
     counts = Counter((e.window_name, e.name.strip().casefold()) for e in candidates)
     samples = [
         GroundingSample(

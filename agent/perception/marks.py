@@ -42,14 +42,17 @@ class Mark:
         return f"[{self.number}] {self.role} {self.label!r}{where}"
 
 
+def is_actionable(element: Element) -> bool:
+    """Something a user acts on: it has an action or an interactive role, and is not a
+    window or a mere container."""
+    return bool(element.actions or element.role in _INTERACTIVE_ROLES) and element.role not in (
+        "frame", "dialog", "window", "filler", "panel",
+    )  # fmt: skip
+
+
 def marks_of(elements: Sequence[Element], limit: int = MAX_MARKS) -> tuple[Mark, ...]:
     """The actionable elements, numbered from 1 in reading order."""
-    chosen = [
-        element
-        for element in elements
-        if (element.actions or element.role in _INTERACTIVE_ROLES)
-        and element.role not in ("frame", "dialog", "window", "filler", "panel")
-    ]
+    chosen = [element for element in elements if is_actionable(element)]
     chosen.sort(key=lambda e: (e.box.top // 8, e.box.left))
     return tuple(
         Mark(number, e.role, e.name or (e.text or "")[:40], e.box, e.window_name)
