@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from agent.desktop.keys import canonical_key, parse_key_combination
 from agent.errors import ActionError
 from agent.geometry import Point, Size
+from agent.keys import canonical_key, parse_key_combination
 
 MouseButton = Literal["left", "right", "middle"]
 

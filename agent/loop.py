@@ -11,7 +11,9 @@ from agent.actions import Action, AskBoss, Done, Fail, describe_action
 from agent.desktop.protocol import Desktop
 from agent.desktop.settle import Fingerprint, SettlePolicy, fingerprint, wait_until_settled
 from agent.errors import ActionError, BudgetExceeded, DesktopError, ModelOutputError, Stopped
-from agent.events import (
+from agent.guard import Guard, RuleGuard
+from agent.policy.protocol import Decision, Observation, Policy, StepRecord
+from agent.record.events import (
     ActionExecuted,
     ActionFailed,
     ActionRejected,
@@ -21,8 +23,6 @@ from agent.events import (
     ReplyRejected,
     StepStarted,
 )
-from agent.guard import Guard, RuleGuard
-from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
 
 # Asked by the runner when the guard holds an action: (step, action, reason) -> approved?

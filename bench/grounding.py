@@ -5,9 +5,9 @@ benchmark suite's apps on a private virtual screen.
 
 Scenes: mousepad + galculator, mousepad's Find and Replace dialog, zenity entry and list
 dialogs, pcmanfm on a folder. In each, samples are built from the visible accessibility
-elements (agent/grounding.py) and every grounder is scored on the same screenshot: point in
-the true box for the things on the screen, refusal for things that are not. Also reports the
-time of a full accessibility snapshot (visible elements) of the example apps.
+elements (agent/benchmark/grounding.py) and every grounder is scored on the same screenshot:
+point in the true box for the things on the screen, refusal for things that are not. Also
+reports the time of a full accessibility snapshot (visible elements) of the example apps.
 """
 
 from __future__ import annotations
@@ -23,11 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.apps import AppLauncher, private_screen
-from agent.conditions import WindowAppears, wait_for
-from agent.desktop.local import LocalDesktop
-from agent.desktop.virtual_display import DEFAULT_SIZE
-from agent.grounding import (
+from agent.benchmark.grounding import (
     AccessibilityGrounder,
     BoxCentreStub,
     Grounder,
@@ -40,6 +36,10 @@ from agent.grounding import (
     report,
     samples_from,
 )
+from agent.desktop.apps import AppLauncher, private_screen
+from agent.desktop.local import LocalDesktop
+from agent.desktop.virtual_display import DEFAULT_SIZE
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.screen_elements import ScreenElements, default_text_reader
 from agent.stop import StopToken
 

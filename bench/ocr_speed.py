@@ -25,12 +25,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from agent.apps import AppLauncher, private_profile
-from agent.conditions import WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher, private_profile
 from agent.desktop.protocol import Frame
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import list_windows
 from agent.geometry import Box, Size
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.ocr import DEFAULT_UPSCALE, OcrReader
 from agent.stop import StopToken
 

@@ -91,23 +91,23 @@ import numpy.typing as npt
 from PIL import Image
 
 from agent.actions import Action, Done, Fail, Wait, describe_action
-from agent.apps import AppLauncher, private_screen
-from agent.benchmark import BENCH_TASKS, find_tasks
-from agent.checks import evaluate_check
-from agent.conditions import wait_for
+from agent.benchmark.runs import BENCH_TASKS, find_tasks
+from agent.desktop.apps import AppLauncher, private_screen
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
 from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
 from agent.errors import AgentError, DesktopError
 from agent.geometry import Box, Size
+from agent.perception.conditions import wait_for
 from agent.perception.locator import Locator
 from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.protocol import Observation, StepRecord
 from agent.policy.scripted import ScriptedPolicy
+from agent.run.checks import evaluate_check
+from agent.run.session import condition_of, run_setup_command, scripted_steps
 from agent.stop import StopToken
-from agent.task_run import condition_of, run_setup_command, scripted_steps
-from agent.taskfile import Task, load_task
-from agent.taskfile_items import LaunchStep, RunStep, WaitForStep, WriteFileStep
+from agent.taskfile.items import LaunchStep, RunStep, WaitForStep, WriteFileStep
+from agent.taskfile.task import Task, load_task
 
 SCREEN = Size(1920, 1080)  # what `shain run --virtual-display` uses; task coordinates expect it
 SLEEPS = (0.5, 1.0, 2.0)

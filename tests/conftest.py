@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.apps import AppLauncher, private_profile
+from agent.desktop.apps import AppLauncher, private_profile
 from agent.desktop.virtual_display import VirtualDisplay
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText
-from agent.desktop.keys import MODIFIERS, canonical_key, parse_key_combination
 from agent.errors import ActionError, EnvironmentProblem
+from agent.keys import MODIFIERS, canonical_key, parse_key_combination
 from agent.stop import StopToken
 
 DEFAULT_HOTKEY = "ctrl+alt+escape"
@@ -116,7 +116,7 @@ class InjectionWindow:
 
 
 def _key_name(key: Any) -> str | None:
-    """A pynput Key or KeyCode -> a canonical key name (agent.desktop.keys), or None."""
+    """A pynput Key or KeyCode -> a canonical key name (agent.keys), or None."""
     char = getattr(key, "char", None)
     if isinstance(char, str) and len(char) == 1:
         if ord(char) < 0x20:  # ctrl+letter arrives as a control character on some systems

@@ -35,10 +35,10 @@ from agent.actions import (
 )
 from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
-from agent.desktop.keys import MODIFIERS, executor_key_name
 from agent.desktop.protocol import Frame
 from agent.errors import ActionError, DesktopError, EnvironmentProblem, Stopped
 from agent.geometry import Size
+from agent.keys import MODIFIERS, executor_key_name
 from agent.stop import StopToken
 
 # Characters pyautogui types itself; anything else goes through the text typer below.

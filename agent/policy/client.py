@@ -17,8 +17,8 @@ from typing import TypeVar
 
 import openai
 
-from agent.config import Profile
-from agent.credentials import stored_key
+from agent.config.credentials import stored_key
+from agent.config.profiles import Profile
 from agent.errors import ConfigError, ModelError
 from agent.stop import StopToken
 

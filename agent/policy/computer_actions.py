@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
-from agent.desktop.keys import canonical_key
 from agent.errors import ActionError, ModelOutputError
 from agent.geometry import Point
+from agent.keys import canonical_key
 from agent.policy.model_image import ModelImage
 
 COMPUTER_ACTION_TYPES = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.errors import ConfigError
 from agent.perception.locator import ElementSource
 from agent.policy.client import ModelClient

@@ -18,7 +18,7 @@ from openai import omit
 from openai.types.chat import ChatCompletion
 
 from agent.actions import Action, AskBoss, Done, Fail
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.errors import ModelOutputError
 from agent.geometry import Point
 from agent.perception.locator import ElementSource

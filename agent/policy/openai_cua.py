@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.actions import Action, Done, Fail
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.errors import ModelOutputError
 from agent.policy.client import ModelClient
 from agent.policy.computer_actions import from_computer_action

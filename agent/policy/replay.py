@@ -13,7 +13,7 @@ from pathlib import Path
 from agent.actions import Action, Done, parse_action
 from agent.errors import ActionError, ConfigError
 from agent.policy.protocol import Decision, Observation, StepRecord
-from agent.runlog import read_run
+from agent.record.log import read_run
 
 
 class ReplayPolicy:

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.actions import Action, Click, Done, Drag, Fail, MouseButton
-from agent.conditions import Condition, ConditionTimeout, wait_for
 from agent.errors import DesktopError, UnsupportedError
 from agent.geometry import Point
+from agent.perception.conditions import Condition, ConditionTimeout, wait_for
 from agent.perception.locator import Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken

@@ -17,7 +17,7 @@ from typing import Any, cast
 from openai import omit
 
 from agent.actions import points_of
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.geometry import Point, Size
 from agent.policy.client import ModelClient
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image, smart_resize

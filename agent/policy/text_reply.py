@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 
 from agent.actions import Action
-from agent.desktop.keys import canonical_key, parse_key_combination
 from agent.errors import ActionError, ModelOutputError
 from agent.geometry import Point, Size
+from agent.keys import canonical_key, parse_key_combination
 
 QUOTE_LIMIT = 120
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.apps import AppLauncher
-from agent.conditions import WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
 from agent.perception.atspi import TEXT_LIMIT, TEXT_ROLES, AccessibilityReader, Element
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.stop import StopToken
 
 pytestmark = pytest.mark.desktop

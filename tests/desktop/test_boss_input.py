@@ -16,13 +16,13 @@ from types import SimpleNamespace
 import pytest
 
 from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText
-from agent.apps import AppLauncher
-from agent.conditions import WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher
 from agent.desktop.boss_input import BossWatcher, InjectionWindow, _key_name
 from agent.desktop.local import LocalDesktop
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import Stopped
 from agent.geometry import Point
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.stop import StopToken
 from tests.helpers import key_presses
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.runlog import read_run
+from agent.record.log import read_run
 from tests.helpers import REPO, environment_without_display, left_behind, run_shain
 
 pytestmark = pytest.mark.desktop

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.apps import AppLauncher
-from agent.conditions import WindowAppears, wait_for
-from agent.desktop.local import LocalDesktop
-from agent.grounding import (
+from agent.benchmark.grounding import (
     AccessibilityGrounder,
     BoxCentreStub,
     ShiftedStub,
@@ -18,6 +15,9 @@ from agent.grounding import (
     report,
     samples_from,
 )
+from agent.desktop.apps import AppLauncher
+from agent.desktop.local import LocalDesktop
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.screen_elements import ScreenElements
 from agent.stop import StopToken
 

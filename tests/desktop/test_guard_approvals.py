@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from agent.desktop.virtual_display import VirtualDisplay
-from agent.runlog import read_run
-from agent.task_run import TaskSession
-from agent.taskfile import load_task_text
+from agent.record.log import read_run
+from agent.run.session import TaskSession
+from agent.taskfile.task import load_task_text
 from tests.helpers import key_presses
 
 pytestmark = pytest.mark.desktop

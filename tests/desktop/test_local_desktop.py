@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from agent.actions import Click, Drag, KeyPress, Move, Scroll, TypeText
-from agent.apps import AppLauncher
-from agent.conditions import FileExists, WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher
 from agent.desktop.clipboard import read_clipboard
 from agent.desktop.local import LocalDesktop
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import ActionError, Stopped
 from agent.geometry import Point, Size
+from agent.perception.conditions import FileExists, WindowAppears, wait_for
 from agent.stop import StopToken
 from tests.helpers import key_presses
 

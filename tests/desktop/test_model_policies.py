@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent.runlog import read_run
+from agent.record.log import read_run
 from tests.helpers import REPO, environment_without_display, run_shain
 from tests.model_server import (
     ModelServer,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.runlog import read_run
+from agent.record.log import read_run
 from tests.helpers import environment_without_display, run_shain
 from tests.model_server import (
     Hang,

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.apps import AppLauncher
-from agent.conditions import WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import list_windows
 from agent.geometry import Box
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.ocr import OcrReader, TextMatch
 from agent.stop import StopToken
 

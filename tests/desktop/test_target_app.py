@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from agent.actions import Click, KeyPress, TypeText
-from agent.apps import AppLauncher
+from agent.desktop.apps import AppLauncher
 from agent.desktop.local import LocalDesktop
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.stop import StopToken

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.apps import AppLauncher
 from agent.desktop import virtual_display
+from agent.desktop.apps import AppLauncher
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size

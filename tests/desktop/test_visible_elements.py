@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from agent.apps import AppLauncher
-from agent.conditions import WindowAppears, wait_for
+from agent.desktop.apps import AppLauncher
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import WindowInfo, list_windows, window_stack
 from agent.perception.atspi import Element, snapshot
+from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.visibility import visible_elements
 from agent.stop import StopToken
 

@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.errors import ConfigError, ModelError, Stopped
 from agent.policy.client import ModelClient, RetryNotice
 from agent.stop import StopToken

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agent.actions import AskBoss, Click, Done, Drag, Fail, KeyPress, Scroll, TypeText
-from agent.config import Profile
+from agent.config.profiles import Profile
 from agent.desktop.protocol import Frame
 from agent.errors import ModelOutputError
 from agent.geometry import Point, Size, scale_point

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from agent.report import render_report, write_report
-from agent.runlog import RunRecord, read_run
+from agent.record.log import RunRecord, read_run
+from agent.report.writer import render_report, write_report
 from tests.helpers import ARTIFACTS, environment_without_display, run_shain
 from tests.model_server import ModelServer, chat_tool_call
 

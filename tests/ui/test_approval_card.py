@@ -12,8 +12,8 @@ from PySide6.QtCore import QSize, Qt
 from pytestqt.qtbot import QtBot
 
 from agent.actions import Click, TypeText
-from agent.approvals import ApprovalRequest
 from agent.desktop.protocol import Frame
+from agent.run.approvals import ApprovalRequest
 from agent.stop import StopToken
 from ui.tray.approval_card import PREVIEW, ApprovalCard, crop_box
 from ui.tray.approvals import STOP_REASON, Answer, BossApprover, PendingApproval

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from agent.geometry import Point
-from agent.overlays import Marker
-from agent.run_steps import FAILED, REJECTED, StepFolder
+from agent.record.steps import FAILED, REJECTED, StepFolder
+from agent.report.overlays import Marker
 from tests.helpers import ARTIFACTS
 from tests.ui.conftest import BUTTON, CLICK, RealRuns
 from ui.log_viewer import build_window, main

@@ -15,7 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from agent.actions import Click, TypeText
 from agent.desktop.protocol import Frame
-from agent.events import (
+from agent.geometry import Size
+from agent.record.events import (
     ActionExecuted,
     ActionFailed,
     Decided,
@@ -25,8 +26,7 @@ from agent.events import (
     RunStarted,
     StepStarted,
 )
-from agent.geometry import Size
-from agent.taskfile import Budget
+from agent.taskfile.task import Budget
 from tests.helpers import ARTIFACTS
 from ui.log_viewer.style import MARKER_COLOUR
 from ui.tray.progress_model import ACTIONS_ROLE, THOUGHT_ROLE, StepListModel, frame_image

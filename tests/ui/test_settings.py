@@ -12,8 +12,8 @@ from keyring.backends import fail
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
-from agent.config import Config, Profile, load_config, save_config
-from agent.credentials import NO_KEYRING, SERVICE
+from agent.config.credentials import NO_KEYRING, SERVICE
+from agent.config.profiles import Config, Profile, load_config, save_config
 from tests.unit.test_credentials import MemoryKeyring
 from ui.tray.settings_dialog import NEW_PROFILE, SettingsDialog
 

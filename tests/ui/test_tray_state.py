@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agent.actions import TypeText
-from agent.events import (
+from agent.geometry import Size
+from agent.record.events import (
     ApprovalAnswered,
     ApprovalRequested,
     Event,
@@ -11,7 +12,6 @@ from agent.events import (
     RunStarted,
     StepStarted,
 )
-from agent.geometry import Size
 from ui.tray.state import TrayState, TrayStatus
 
 

@@ -9,9 +9,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 
-from agent.config import Config, Profile
-from agent.events import RunStarted, StepStarted
+from agent.config.profiles import Config, Profile
 from agent.geometry import Size
+from agent.record.events import RunStarted, StepStarted
 from ui.tray.bridge import QtBridge
 from ui.tray.control_window import WHY
 from ui.tray.icons import COLOURS, render_icon

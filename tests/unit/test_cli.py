@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.actions import Click
-from agent.events import ActionExecuted, CheckEvaluated, RunFinished, StepStarted
-from agent.runlog import RunLog
+from agent.record.events import ActionExecuted, CheckEvaluated, RunFinished, StepStarted
+from agent.record.log import RunLog
 from tests.helpers import environment_without_display, run_shain
 
 SCRIPTED_TASK = """\

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Config, Profile, config_path, load_config, resolve_profile
+from agent.config.profiles import Config, Profile, config_path, load_config, resolve_profile
 from agent.errors import ConfigError
 
 TWO_PROFILES = """

@@ -11,8 +11,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
-from agent.config import Config, Profile, load_config, save_config
-from agent.credentials import NO_KEYRING, keyring_available, store_key, stored_key
+from agent.config.credentials import NO_KEYRING, keyring_available, store_key, stored_key
+from agent.config.profiles import Config, Profile, load_config, save_config
 from agent.errors import ConfigError
 from agent.policy.client import ModelClient
 from agent.stop import StopToken

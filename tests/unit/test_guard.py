@@ -69,9 +69,9 @@ def test_actions_outside_the_allowed_region_are_rejected() -> None:
 
 
 def test_the_task_files_guard_wins_over_the_profiles() -> None:
-    from agent.config import Profile
-    from agent.task_run import guard_rules
-    from agent.taskfile import load_task_text
+    from agent.config.profiles import Profile
+    from agent.run.session import guard_rules
+    from agent.taskfile.task import load_task_text
 
     strict = GuardRules(destructive_commands="reject")
     profile = Profile(policy="openai-chat", guard=strict)
@@ -87,7 +87,7 @@ def test_the_task_files_guard_wins_over_the_profiles() -> None:
 def test_a_profiles_guard_survives_the_config_file(tmp_path: object) -> None:
     from pathlib import Path
 
-    from agent.config import Config, Profile, load_config, save_config
+    from agent.config.profiles import Config, Profile, load_config, save_config
 
     rules = GuardRules(
         destructive_commands="reject",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent.desktop.keys import (
+from agent.errors import ActionError
+from agent.keys import (
     MODIFIERS,
     canonical_key,
     executor_key_name,
     parse_key_combination,
 )
-from agent.errors import ActionError
 
 SPELLINGS = {
     "ctrl": ["ctrl", "control", "Control_L", "Control_R", "CTRL", "Ctrl", "ctl", "lctrl"],

@@ -22,7 +22,11 @@ from agent.actions import (
 from agent.desktop.protocol import Frame
 from agent.desktop.settle import SettlePolicy
 from agent.errors import DesktopError, Stopped
-from agent.events import (
+from agent.geometry import Size
+from agent.loop import Budget, Outcome, Runner
+from agent.policy.protocol import Decision, Observation, StepRecord
+from agent.policy.scripted import ScriptedPolicy
+from agent.record.events import (
     ActionExecuted,
     ActionFailed,
     Decided,
@@ -31,10 +35,6 @@ from agent.events import (
     Observed,
     StepStarted,
 )
-from agent.geometry import Size
-from agent.loop import Budget, Outcome, Runner
-from agent.policy.protocol import Decision, Observation, StepRecord
-from agent.policy.scripted import ScriptedPolicy
 from agent.stop import StopToken
 
 TINY_SETTLE = SettlePolicy(interval=0.001, quiet_intervals=1, first_change_grace=0.001, ceiling=1)

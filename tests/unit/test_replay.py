@@ -12,11 +12,11 @@ import pytest
 from agent.actions import Action, Click, Done, Drag, KeyPress, Scroll, TypeText, Wait
 from agent.desktop.protocol import Frame
 from agent.errors import ConfigError
-from agent.events import Decided, RunFinished, StepStarted
 from agent.geometry import Point, Size
 from agent.policy.protocol import Observation, StepRecord
 from agent.policy.replay import ReplayPolicy
-from agent.runlog import RunLog
+from agent.record.events import Decided, RunFinished, StepStarted
+from agent.record.log import RunLog
 
 SCREEN = Size(64, 48)
 OBSERVATION = Observation(1, Frame(np.zeros((48, 64, 4), np.uint8), time.monotonic()), SCREEN)

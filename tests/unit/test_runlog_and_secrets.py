@@ -14,7 +14,8 @@ import pytest
 
 from agent.actions import Click, Drag, KeyPress, TypeText, parse_action
 from agent.desktop.protocol import Frame
-from agent.events import (
+from agent.geometry import Point, Size
+from agent.record.events import (
     ActionExecuted,
     CheckEvaluated,
     Decided,
@@ -25,9 +26,8 @@ from agent.events import (
     RunStarted,
     StepStarted,
 )
-from agent.geometry import Point, Size
-from agent.runlog import SCHEMA, RunLog, find_run, iter_runs, read_run
-from agent.secrets import MASK, SecretMasker
+from agent.record.log import SCHEMA, RunLog, find_run, iter_runs, read_run
+from agent.record.secrets import MASK, SecretMasker
 
 SECRET = "hunter2-パス"
 

@@ -14,15 +14,8 @@ from agent.actions import Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
 from agent.errors import ConfigError, TaskFileError
 from agent.geometry import Point
 from agent.perception.locator import Target
-from agent.taskfile import (
-    LoadedTask,
-    Task,
-    load_task,
-    load_task_text,
-    task_json_schema,
-)
-from agent.taskfile_checks import CommandCheck, FileEqualsCheck, WindowTitleCheck
-from agent.taskfile_items import (
+from agent.taskfile.checks import CommandCheck, FileEqualsCheck, WindowTitleCheck
+from agent.taskfile.items import (
     AiStep,
     ClickStep,
     DoubleClickStep,
@@ -32,6 +25,13 @@ from agent.taskfile_items import (
     ScrollStep,
     WaitForStep,
     step_to_action,
+)
+from agent.taskfile.task import (
+    LoadedTask,
+    Task,
+    load_task,
+    load_task_text,
+    task_json_schema,
 )
 
 EXAMPLE = """\

@@ -8,9 +8,9 @@ import pytest
 
 from agent.actions import Fail, TypeText
 from agent.errors import TaskFileError
-from agent.taskfile import load_task_text
-from agent.taskfile_items import RunStep, WriteFileStep, step_to_action
-from agent.taskfile_params import Between, evaluate, resolve_params
+from agent.taskfile.items import RunStep, WriteFileStep, step_to_action
+from agent.taskfile.params import Between, evaluate, resolve_params
+from agent.taskfile.task import load_task_text
 
 BENCH_TASK = """\
 name: bench-demo

@@ -16,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.formatting import duration_text
-from agent.overlays import Overlay, overlays_of_logged
-from agent.run_steps import StepInfo
+from agent.record.formatting import duration_text
+from agent.record.steps import StepInfo
+from agent.report.overlays import Overlay, overlays_of_logged
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
 from ui.log_viewer.screenshot_view import ScreenshotView

@@ -1,4 +1,4 @@
-"""Drawing a step's action over its screenshot with QPainter, from agent.overlays.
+"""Drawing a step's action over its screenshot with QPainter, from agent.report.overlays.
 
 Overlays are in screen pixels, which are frame pixels; the screenshot is drawn at `scale`, so
 each point is multiplied by it. Strokes and labels keep their size in view pixels, so they
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
-from agent.overlays import Arrow, Caption, Marker, Overlay, Trail
+from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail
 from ui.log_viewer.style import CAPTION_BACKGROUND, MARKER_COLOUR, OUTLINE_COLOUR
 
 RING_RADIUS = 15.0

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.formatting import duration_text
-from agent.run_steps import StepInfo
+from agent.record.formatting import duration_text
+from agent.record.steps import StepInfo
 from ui.log_viewer.detail_view import StepDetail
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.runlog import read_run
+from agent.record.log import read_run
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from agent.formatting import duration_text
+from agent.record.formatting import duration_text
 from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.log_viewer.runs import RunRow, read_row, run_folders
 from ui.log_viewer.style import (

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from agent.overlays import Overlay
+from agent.report.overlays import Overlay
 from ui.log_viewer.overlay_painter import render_annotated
 
 BACKGROUND = QColor("#f6f8fa")

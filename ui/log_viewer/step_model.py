@@ -13,8 +13,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
-from agent.formatting import duration_text
-from agent.run_steps import StepFolder, StepInfo
+from agent.record.formatting import duration_text
+from agent.record.steps import StepFolder, StepInfo
 from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.log_viewer.style import status_colours
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.runlog import SCHEMA
+from agent.record.log import SCHEMA
 
 
 class EventTail:

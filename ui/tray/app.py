@@ -17,12 +17,12 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from agent.config import load_config, resolve_profile
+from agent.config.profiles import load_config, resolve_profile
 from agent.desktop.boss_input import DEFAULT_HOTKEY
 from agent.desktop.exclusions import ExcludedRegions
 from agent.errors import AgentError
-from agent.events import Event
-from agent.runlog import default_runs_dir
+from agent.record.events import Event
+from agent.record.log import default_runs_dir
 from ui.tray.approval_card import DEFAULT_TIMEOUT_SECONDS, ApprovalCard
 from ui.tray.approvals import Answer, PendingApproval
 from ui.tray.bridge import QtBridge

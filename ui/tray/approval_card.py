@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from agent.actions import Action, describe_action, points_of
 from agent.desktop.protocol import Frame
 from agent.geometry import Point
-from agent.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of
+from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of
 from ui.log_viewer.overlay_painter import render_annotated
 from ui.tray.approvals import Answer, PendingApproval
 

@@ -12,7 +12,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-from agent.approvals import ApprovalRequest
+from agent.run.approvals import ApprovalRequest
 from agent.stop import StopToken
 
 STOP_REASON = "stopped by the boss at the approval card"

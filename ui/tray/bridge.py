@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from agent.events import Event
+from agent.record.events import Event
 
 
 class QtBridge(QObject):
-    event_happened = Signal(object)  # an agent.events.Event
+    event_happened = Signal(object)  # an agent.record.events.Event
 
     def handle(self, event: Event) -> None:
         self.event_happened.emit(event)

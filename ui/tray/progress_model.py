@@ -1,7 +1,7 @@
 """What the progress window shows, folded from a run's events: the steps so far (a list model,
 newest last), what the run has spent against its budget, and frames as QImages.
 
-Plain folding of agent.events; nothing here calls back into the run.
+Plain folding of agent.record.events; nothing here calls back into the run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage
 
 from agent.actions import describe_action
 from agent.desktop.protocol import Frame
-from agent.events import (
+from agent.record.events import (
     ActionExecuted,
     ActionFailed,
     ActionRejected,
@@ -27,7 +27,7 @@ from agent.events import (
     RunStarted,
     StepStarted,
 )
-from agent.formatting import duration_text
+from agent.record.formatting import duration_text
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.events import (
+from agent.record.events import (
     ActionExecuted,
     Event,
     Observed,
@@ -36,9 +36,9 @@ from agent.events import (
     RunStarted,
     StepStarted,
 )
-from agent.formatting import duration_text
-from agent.overlays import Overlay, overlays_of
-from agent.taskfile import Budget
+from agent.record.formatting import duration_text
+from agent.report.overlays import Overlay, overlays_of
+from agent.taskfile.task import Budget
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.screenshot_view import ScreenshotView
 from ui.log_viewer.style import STYLE_SHEET, cost_text, pill_style, status_colours, tokens_text

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from secrets import token_hex
 
-from agent.config import MODEL_POLICIES, Profile
+from agent.config.profiles import MODEL_POLICIES, Profile
 from agent.errors import TaskFileError
-from agent.taskfile import Budget, LoadedTask, load_task, load_task_text
+from agent.taskfile.task import Budget, LoadedTask, load_task, load_task_text
 
 GOAL_TASK_NAME = "goal"
 

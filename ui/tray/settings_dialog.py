@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.config import (
+from agent.config.credentials import NO_KEYRING, keyring_available, store_key, stored_key
+from agent.config.profiles import (
     Config,
     PolicyName,
     Profile,
@@ -32,7 +33,6 @@ from agent.config import (
     load_config,
     save_config,
 )
-from agent.credentials import NO_KEYRING, keyring_available, store_key, stored_key
 from agent.errors import AgentError
 
 NEW_PROFILE = "New profile…"

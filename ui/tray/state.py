@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from agent.events import (
+from agent.record.events import (
     ApprovalAnswered,
     ApprovalRequested,
     Event,

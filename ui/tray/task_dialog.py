@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.config import Config, Profile, load_config, resolve_profile
+from agent.config.profiles import Config, Profile, load_config, resolve_profile
 from agent.errors import AgentError
 from ui.tray.request import TaskRequest, make_request
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from agent.approvals import ApprovalRequest
 from agent.desktop.boss_input import DEFAULT_HOTKEY, BossWatcher, InjectionWindow
 from agent.desktop.exclusions import ExcludedRegions
-from agent.events import EventSink
+from agent.record.events import EventSink
+from agent.run.approvals import ApprovalRequest
+from agent.run.session import RunResult, TaskSession
 from agent.stop import StopToken
-from agent.task_run import RunResult, TaskSession
 from ui.tray.approvals import BossApprover
 from ui.tray.request import TaskRequest
 

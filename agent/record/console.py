@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from agent.actions import describe_action
-from agent.events import (
+from agent.record.events import (
     ActionExecuted,
     ActionFailed,
     ApprovalAnswered,

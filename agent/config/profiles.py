@@ -25,10 +25,10 @@ from typing import Literal
 import platformdirs
 import pydantic
 
-from agent.desktop.keys import parse_key_combination
 from agent.errors import ActionError, ConfigError
 from agent.files import write_private_file
 from agent.guard import GuardRules
+from agent.keys import parse_key_combination
 
 PolicyName = Literal[
     "scripted", "oracle", "do-nothing", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"

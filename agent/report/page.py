@@ -1,4 +1,4 @@
-"""The HTML of a run report: markup, stylesheet and script, all inline (see agent/report.py).
+"""The HTML of a run report: markup, stylesheet and script, all inline (see agent/report/writer.py).
 
 Every piece of text from the log goes through `_e` (html.escape): thoughts, raw replies and
 errors are untrusted model output. A Content-Security-Policy allows only data: images and this
@@ -16,14 +16,14 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agent.formatting import duration_text
 from agent.geometry import Size
-from agent.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
-from agent.report_assets import SCRIPT, STYLE
-from agent.run_steps import StepInfo, describe_logged
+from agent.record.formatting import duration_text
+from agent.record.steps import StepInfo, describe_logged
+from agent.report.assets import SCRIPT, STYLE
+from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
 
 if TYPE_CHECKING:
-    from agent.report import Picture, RunView
+    from agent.report.writer import Picture, RunView
 
 STATUS_WORDS = {
     "success": "Succeeded",

@@ -4,7 +4,7 @@ Each item is a mapping with exactly one key naming its kind (`click: {x: 1, y: 2
 callable discriminator picks the model from that key, so an error points into the right one.
 `step_to_action` turns a scripted step into the action it stands for (a click on a target
 becomes one only once the target is found). Checks are in
-`agent.taskfile_checks`.
+`agent.taskfile.checks`.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ from agent.actions import (
     TypeText,
     Wait,
 )
-from agent.desktop.keys import parse_key_combination
 from agent.errors import ActionError
 from agent.geometry import Point
+from agent.keys import parse_key_combination
 from agent.perception.locator import Target
-from agent.taskfile_lines import VarValue, refuse_unknown_keys
+from agent.taskfile.lines import VarValue, refuse_unknown_keys
 
 
 def problem(kind: str, message: str) -> PydanticCustomError:

@@ -3,8 +3,8 @@
 Everything the page shows is read back from the run folder (events.jsonl, summary.json,
 frames/). Screenshots are re-encoded smaller and embedded as data: URIs, so the file can be
 mailed or archived alone and opening it makes no network request. What is drawn over each
-screenshot comes from agent/overlays.py, so the report and the log viewer agree. The log is
-already masked; all text from it is escaped (agent/report_page.py), never trusted.
+screenshot comes from agent/report/overlays.py, so the report and the log viewer agree. The log is
+already masked; all text from it is escaped (agent/report/page.py), never trusted.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from PIL import Image
 
 from agent.files import write_private_file
 from agent.geometry import Size
-from agent.report_page import render_page
-from agent.run_steps import StepFolder, StepInfo
-from agent.runlog import RunRecord, read_run
+from agent.record.log import RunRecord, read_run
+from agent.record.steps import StepFolder, StepInfo
+from agent.report.page import render_page
 
 # Embedded screenshots: the long side at most this, at this JPEG quality (a busy 1080p desktop
 # comes out near 70 KB). A frame that is still over its share of the byte budget is encoded

@@ -14,7 +14,7 @@ from typing import ClassVar, Protocol
 from agent.actions import Action
 from agent.desktop.protocol import Frame
 from agent.geometry import Size
-from agent.secrets import SecretMasker
+from agent.record.secrets import SecretMasker
 
 
 def _now() -> float:

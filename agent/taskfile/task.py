@@ -1,7 +1,7 @@
 """Task files: YAML that says what Shain should do, checked completely before anything runs.
 
 A task names a goal for the model and/or scripted `steps`, plus `setup` and `checks` (their
-models are in `agent.taskfile_items` and `agent.taskfile_checks`). Strings may use `{name}`
+models are in `agent.taskfile.items` and `agent.taskfile.checks`). Strings may use `{name}`
 variables (`{{` and `}}` are literal braces), substituted in the parsed YAML's string values
 before validation: a number that comes from a variable is written quoted (`x: "{cx}"`) and
 validates as a number. Every problem is reported as `file:line: field.path: message`, one per
@@ -22,8 +22,8 @@ from pydantic import Field, model_validator
 
 from agent.errors import TaskFileError
 from agent.guard import GuardRules
-from agent.taskfile_checks import CHECK_KINDS, Check
-from agent.taskfile_items import (
+from agent.taskfile.checks import CHECK_KINDS, Check
+from agent.taskfile.items import (
     SETUP_KINDS,
     STEP_KINDS,
     Seconds,
@@ -33,8 +33,8 @@ from agent.taskfile_items import (
     Text,
     problem,
 )
-from agent.taskfile_lines import SecretName, VarValue, load_document
-from agent.taskfile_params import ParamSpec
+from agent.taskfile.lines import SecretName, VarValue, load_document
+from agent.taskfile.params import ParamSpec
 
 ITEM_KINDS = {
     "setup": ("setup step", SETUP_KINDS),

@@ -12,7 +12,7 @@ from agent.desktop.clipboard import read_clipboard
 from agent.desktop.windows import list_windows
 from agent.errors import AgentError
 from agent.perception.locator import Locator
-from agent.taskfile_checks import (
+from agent.taskfile.checks import (
     Check,
     ClipboardEqualsCheck,
     CommandCheck,

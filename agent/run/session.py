@@ -13,10 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.actions import Action
-from agent.approvals import ApprovalRequest, Approver, LatestFrame
-from agent.apps import AppLauncher
-from agent.checks import CheckResult, evaluate_check
-from agent.conditions import (
+from agent.config.profiles import MODEL_POLICIES, Profile
+from agent.desktop.apps import AppLauncher
+from agent.desktop.boss_input import InjectionWindow
+from agent.desktop.exclusions import ExcludedRegions
+from agent.desktop.local import LocalDesktop
+from agent.desktop.protocol import Frame
+from agent.desktop.settle import fingerprint, wait_until_settled
+from agent.errors import AgentError, EnvironmentProblem, UnsupportedError
+from agent.guard import GuardRules, RuleGuard
+from agent.loop import Budget, Limits, Outcome, Runner, Spent
+from agent.perception.conditions import (
     Condition,
     FileExists,
     TargetAppears,
@@ -24,26 +31,6 @@ from agent.conditions import (
     WindowGone,
     wait_for,
 )
-from agent.config import MODEL_POLICIES, Profile
-from agent.desktop.boss_input import InjectionWindow
-from agent.desktop.exclusions import ExcludedRegions
-from agent.desktop.local import LocalDesktop
-from agent.desktop.protocol import Frame
-from agent.desktop.settle import fingerprint, wait_until_settled
-from agent.errors import AgentError, EnvironmentProblem, UnsupportedError
-from agent.events import (
-    ApprovalAnswered,
-    ApprovalRequested,
-    CheckEvaluated,
-    EventBus,
-    EventSink,
-    ModelRetried,
-    RunFinished,
-    RunStarted,
-    SetupDone,
-)
-from agent.guard import GuardRules, RuleGuard
-from agent.loop import Budget, Limits, Outcome, Runner, Spent
 from agent.perception.locator import Locator
 from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.client import ModelClient, RetryNotice
@@ -60,12 +47,24 @@ from agent.policy.scripted import (
     ScriptedStep,
     WaitStep,
 )
-from agent.runlog import RunLog
-from agent.secrets import SecretMasker
+from agent.record.events import (
+    ApprovalAnswered,
+    ApprovalRequested,
+    CheckEvaluated,
+    EventBus,
+    EventSink,
+    ModelRetried,
+    RunFinished,
+    RunStarted,
+    SetupDone,
+)
+from agent.record.log import RunLog
+from agent.record.secrets import SecretMasker
+from agent.run.approvals import ApprovalRequest, Approver, LatestFrame
+from agent.run.checks import CheckResult, evaluate_check
 from agent.stop import StopToken
-from agent.taskfile import LoadedTask, Task
-from agent.taskfile_items import AiStep as AiStepModel
-from agent.taskfile_items import (
+from agent.taskfile.items import AiStep as AiStepModel
+from agent.taskfile.items import (
     ClickStep,
     DoubleClickStep,
     DragStep,
@@ -77,6 +76,7 @@ from agent.taskfile_items import (
     WriteFileStep,
     step_to_action,
 )
+from agent.taskfile.task import LoadedTask, Task
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_STOPPED, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 # The same action this many times with no change on the screen: a model is stuck.

@@ -1,6 +1,6 @@
 """A run's steps, folded from its events one at a time (so a live run can keep adding).
 
-The one place that reads a run's events (agent/runlog.py) as steps: the log viewer's timeline,
+The one place that reads a run's events (agent/record/log.py) as steps: the log viewer's timeline,
 the HTML report and the trajectory export all show what `StepFolder` builds. Frames are named,
 never opened; no Qt here.
 """

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
-from agent.taskfile_items import Item, Seconds, TargetFields, TaskModel, Text, kind_of, regex
+from agent.taskfile.items import Item, Seconds, TargetFields, TaskModel, Text, kind_of, regex
 
 
 class PathSpec(TaskModel):

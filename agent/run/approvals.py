@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from agent.actions import Action
 from agent.desktop.protocol import Frame
-from agent.events import Event, Observed
+from agent.record.events import Event, Observed
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from secrets import token_hex
 from types import FrameType
 from typing import Any
 
-from agent import __version__, benchmark
+from agent import __version__
+from agent.benchmark import runs as benchmark
 from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.geometry import Size
-from agent.runlog import default_runs_dir, find_run, iter_runs, read_run
+from agent.record.log import default_runs_dir, find_run, iter_runs, read_run
 from agent.stop import StopToken
 
 EXIT_CODES = """exit codes:
@@ -227,17 +228,17 @@ def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             )
         yield dict(os.environ)
         return
-    from agent.apps import private_screen
+    from agent.desktop.apps import private_screen
 
     with private_screen(_parse_size(args.size)) as environment:
         yield environment
 
 
 def _command_run(args: argparse.Namespace) -> int:
-    from agent.config import load_config, resolve_profile
-    from agent.console import ConsoleSink
-    from agent.task_run import TaskSession
-    from agent.taskfile import load_task
+    from agent.config.profiles import load_config, resolve_profile
+    from agent.record.console import ConsoleSink
+    from agent.run.session import TaskSession
+    from agent.taskfile.task import load_task
 
     profile = resolve_profile(
         load_config(),
@@ -385,7 +386,7 @@ def _command_show(args: argparse.Namespace) -> int:
 
 
 def _command_export(args: argparse.Namespace) -> int:
-    from agent.trajectory import write_trajectory
+    from agent.record.trajectory import write_trajectory
 
     record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
     output = args.output or record.folder / "trajectory.jsonl"
@@ -395,7 +396,7 @@ def _command_export(args: argparse.Namespace) -> int:
 
 
 def _command_report(args: argparse.Namespace) -> int:
-    from agent.report import write_report
+    from agent.report.writer import write_report
 
     folder = find_run(args.run, args.runs_dir or default_runs_dir())
     print(f"report of run {folder.name} written to {write_report(folder, args.output)}")
@@ -426,7 +427,7 @@ def _command_tray(args: argparse.Namespace) -> int:
 
 
 def _command_schema(_: argparse.Namespace) -> int:
-    from agent.taskfile import task_json_schema
+    from agent.taskfile.task import task_json_schema
 
     print(json.dumps(task_json_schema(), indent=2, ensure_ascii=False))
     return 0

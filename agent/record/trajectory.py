@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.files import write_private_file
-from agent.run_steps import ActionOutcome, StepFolder
-from agent.runlog import RunRecord
+from agent.record.log import RunRecord
+from agent.record.steps import ActionOutcome, StepFolder
 
 
 def trajectory_steps(record: RunRecord) -> Iterator[dict[str, Any]]:

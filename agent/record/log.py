@@ -25,10 +25,10 @@ import platformdirs
 
 from agent.actions import Action, action_to_dict
 from agent.desktop.protocol import Frame
-from agent.events import CheckEvaluated, Event, Observed, RunFinished, RunStarted
 from agent.files import write_private_file
 from agent.geometry import Point, Size
 from agent.perception.encoding import encode_jpeg, frame_to_image
+from agent.record.events import CheckEvaluated, Event, Observed, RunFinished, RunStarted
 
 SCHEMA = "shain.runlog"
 SCHEMA_VERSION = 1

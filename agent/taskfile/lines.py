@@ -1,4 +1,5 @@
-"""Helpers of `agent.taskfile`: YAML that keeps its node tree, the line of every problem, `{var}`s.
+"""Helpers of `agent.taskfile.task`: YAML that keeps its node tree, the line of every problem,
+`{var}`s.
 
 `load_document` turns text into a validated model: YAML (duplicated keys refused), variables
 substituted in the raw data, then pydantic; every problem found becomes one line
@@ -21,7 +22,7 @@ import yaml
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from agent.errors import TaskFileError
-from agent.taskfile_params import PARAMS, resolve_params
+from agent.taskfile.params import PARAMS, resolve_params
 
 Loc = tuple[str | int, ...]
 _M = TypeVar("_M", bound=pydantic.BaseModel)

@@ -23,12 +23,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from agent.benchmark_summary import RunScore, summarise, write_summary
+from agent.benchmark.summary import RunScore, summarise, write_summary
 from agent.errors import TaskFileError
-from agent.runlog import read_run
-from agent.taskfile import load_task
+from agent.record.log import read_run
+from agent.taskfile.task import load_task
 
-BENCH_TASKS = Path(__file__).resolve().parent.parent / "tasks" / "bench"
+BENCH_TASKS = Path(__file__).resolve().parents[2] / "tasks" / "bench"
 # A child that outlives its task's own time budget by this much is killed.
 _GRACE_SECONDS = 90
 

@@ -1,0 +1,1 @@
+"""The `shain` command (also `python -m agent`)."""

@@ -1,0 +1,2 @@
+"""Task files: the YAML schema, its items, checks, variables and params, loaded with line
+numbers."""
