@@ -113,3 +113,39 @@ def executor_key_name(canonical: str, platform: str = sys.platform) -> str:
     if canonical == "alt" and platform == "darwin":
         return "option"
     return _PYAUTOGUI_NAMES.get(canonical, canonical)
+
+
+# X11's keysym names for the canonical named keys (a single character is its own keysym).
+_X11_NAMES = {
+    "ctrl": "Control_L",
+    "shift": "Shift_L",
+    "alt": "Alt_L",
+    "super": "Super_L",
+    "enter": "Return",
+    "escape": "Escape",
+    "tab": "Tab",
+    "space": "space",
+    "backspace": "BackSpace",
+    "delete": "Delete",
+    "insert": "Insert",
+    "home": "Home",
+    "end": "End",
+    "pageup": "Prior",
+    "pagedown": "Next",
+    "up": "Up",
+    "down": "Down",
+    "left": "Left",
+    "right": "Right",
+    "capslock": "Caps_Lock",
+    "numlock": "Num_Lock",
+    "scrolllock": "Scroll_Lock",
+    "printscreen": "Print",
+    "pause": "Pause",
+    "menu": "Menu",
+    **{f"f{n}": f"F{n}" for n in range(1, 25)},
+}
+
+
+def x11_keysym_name(canonical: str) -> str | None:
+    """The X11 keysym name of a canonical named key; None for a single character."""
+    return _X11_NAMES.get(canonical)

@@ -38,6 +38,7 @@ from agent.benchmark.grounding import (
 )
 from agent.desktop.apps import AppLauncher, private_screen
 from agent.desktop.local import LocalDesktop
+from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import DEFAULT_SIZE
 from agent.perception.conditions import WindowAppears, wait_for
 from agent.perception.screen_elements import ScreenElements, default_text_reader
@@ -111,18 +112,17 @@ def grounders(elements: ScreenElements, use_ocr: bool) -> list[Grounder]:
 
 def run_scene(
     scene: Scene,
-    environment: dict[str, str],
+    screen: Screen,
     desktop: LocalDesktop,
     elements: ScreenElements,
     chosen: Sequence[Grounder],
 ) -> tuple[list[GroundingSample], dict[str, list[Prediction]]]:
     stop = StopToken()
-    display = environment["DISPLAY"]
-    apps = AppLauncher(environment)
+    apps = AppLauncher(screen)
     try:
         for command, window in zip(scene.commands, scene.windows, strict=True):
             apps.launch(list(command))
-            wait_for(WindowAppears(window, focused=False), 30, stop, display)
+            wait_for(WindowAppears(window, focused=False), 30, stop, screen)
         if scene.keys:
             apps.launch(["xdotool", "key", scene.keys]).wait(5)
         samples: list[GroundingSample] = []
@@ -140,17 +140,17 @@ def run_scene(
         apps.close_all()
 
 
-def snapshot_seconds(environment: dict[str, str], elements: ScreenElements, repeats: int) -> float:
+def snapshot_seconds(screen: Screen, elements: ScreenElements, repeats: int) -> float:
     """Median time of a full visible-elements read with the example apps open."""
     stop = StopToken()
-    apps = AppLauncher(environment)
+    apps = AppLauncher(screen)
     try:
         apps.launch(["mousepad"])
-        wait_for(WindowAppears("Mousepad", focused=False), 30, stop, environment["DISPLAY"])
+        wait_for(WindowAppears("Mousepad", focused=False), 30, stop, screen)
         apps.launch(["galculator"])
-        wait_for(WindowAppears("^galculator$", focused=False), 30, stop, environment["DISPLAY"])
+        wait_for(WindowAppears("^galculator$", focused=False), 30, stop, screen)
         apps.launch(["xterm"])
-        wait_for(WindowAppears("xterm", focused=False), 30, stop, environment["DISPLAY"])
+        wait_for(WindowAppears("xterm", focused=False), 30, stop, screen)
         stop.sleep(1.0)  # let both trees fill in
         times = []
         for _ in range(repeats):
@@ -172,15 +172,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with (
         tempfile.TemporaryDirectory(prefix="shain-grounding-") as temporary,
-        private_screen(DEFAULT_SIZE) as environment,
+        private_screen(DEFAULT_SIZE) as screen,
     ):
         folder = Path(temporary)
-        elements = ScreenElements(environment)
+        elements = ScreenElements(screen)
         all_predictions: dict[str, list[Prediction]] = {}
-        with LocalDesktop(display=environment["DISPLAY"]) as desktop:
+        with LocalDesktop(screen) as desktop:
             chosen = grounders(elements, not args.no_ocr)
             for scene in scenes(folder):
-                samples, predictions = run_scene(scene, environment, desktop, elements, chosen)
+                samples, predictions = run_scene(scene, screen, desktop, elements, chosen)
                 present = sum(s.box is not None for s in samples)
                 print(
                     f"grounding: {scene.name}: {present} targets + {len(samples) - present} absent",
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 for name, found in predictions.items():
                     all_predictions.setdefault(name, []).extend(found)
-            snapshot = snapshot_seconds(environment, elements, args.repeats)
+            snapshot = snapshot_seconds(screen, elements, args.repeats)
         elements.close()
     reports = {name: report(found) for name, found in all_predictions.items()}
     result: dict[str, Any] = {"grounders": reports, "snapshot_ms": round(1000 * snapshot, 1)}

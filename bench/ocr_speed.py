@@ -138,8 +138,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     profile = Path(tempfile.mkdtemp(prefix="shain-ocr-bench-"))
     expected = {f"bench-term-{i}": known_lines(seed=i) for i in range(len(TERMINALS))}
     with VirtualDisplay(SCREEN) as display:
-        environment = private_profile(display.child_environment(), profile)
-        apps = AppLauncher(environment)
+        screen = display.screen.with_environment(
+            private_profile(display.child_environment(), profile)
+        )
+        environment = dict(screen.environment)
+        apps = AppLauncher(screen)
         try:
             for (title, lines), (x, y) in zip(expected.items(), TERMINALS, strict=True):
                 text = profile / f"{title}.txt"
@@ -147,9 +150,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 geometry = f"80x24+{x}+{y}"
                 command = ["sh", "-c", f"cat {text}; sleep 100000"]
                 apps.launch(["xterm", "-T", title, "-geometry", geometry, "-e", *command])
-                wait_for(WindowAppears(title), 20, StopToken(), display.display)
+                wait_for(WindowAppears(title), 20, StopToken(), screen)
             apps.launch(["mousepad"])
-            wait_for(WindowAppears("Mousepad"), 20, StopToken(), display.display)
+            wait_for(WindowAppears("Mousepad"), 20, StopToken(), screen)
             time.sleep(1.0)  # everything drawn
             windows = {title: window_box(environment, title) for title in expected}
             frame = capture(display.display)

@@ -95,18 +95,17 @@ from agent.benchmark.runs import BENCH_TASKS, find_tasks
 from agent.desktop.apps import AppLauncher, private_screen
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
+from agent.desktop.screen import Screen
 from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
 from agent.errors import AgentError, DesktopError
 from agent.geometry import Box, Size
-from agent.perception.conditions import wait_for
 from agent.perception.locator import Locator
 from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.protocol import Observation, StepRecord
-from agent.policy.scripted import ScriptedPolicy
+from agent.policy.scripted import ScriptedPolicy, script_of
 from agent.run.checks import evaluate_check
-from agent.run.session import condition_of, run_setup_command, scripted_steps
+from agent.run.setup import run_setup
 from agent.stop import StopToken
-from agent.taskfile.items import LaunchStep, RunStep, WaitForStep, WriteFileStep
 from agent.taskfile.task import Task, load_task
 
 SCREEN = Size(1920, 1080)  # what `shain run --virtual-display` uses; task coordinates expect it
@@ -391,30 +390,6 @@ def side_by_side(
 # ---- one task run (the child process)
 
 
-def set_up(
-    task: Task,
-    launcher: AppLauncher,
-    environment: dict[str, str],
-    workdir: Path,
-    locator: Locator,
-    stop: StopToken,
-) -> None:
-    """The task's setup, as TaskSession runs it (without the run log)."""
-    for item in task.setup:
-        match item:
-            case LaunchStep(launch=spec):
-                launcher.launch(spec.command, cwd=spec.cwd, env=spec.env)
-            case RunStep(run=spec):
-                run_setup_command(spec.command, spec.timeout, environment, workdir)
-            case WriteFileStep(write_file=spec):
-                path = workdir / spec.path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(spec.text, encoding="utf-8")
-            case WaitForStep(wait_for=spec):
-                condition = condition_of(spec, locator)
-                wait_for(condition, spec.timeout, stop, environment["DISPLAY"])
-
-
 def wait_until_quiet(desktop: LocalDesktop, stop: StopToken) -> None:
     """Wait until the screen has not changed (beyond a caret) for SETUP_QUIET seconds."""
     started = quiet_since = time.monotonic()
@@ -443,7 +418,7 @@ def run_oracle(
     task: Task,
     desktop: LocalDesktop,
     locator: Locator,
-    display: str,
+    screen: Screen,
     window: float,
     frames: Path | None,
     result: TaskRunResult,
@@ -454,7 +429,7 @@ def run_oracle(
     action before), finds click and drag targets, and so cannot drift from a real run.
     """
     stop = StopToken()
-    policy = ScriptedPolicy(scripted_steps(task.oracle, locator), stop, display, locator=locator)
+    policy = ScriptedPolicy(script_of(task.oracle, locator), stop, screen, locator=locator)
     history: list[StepRecord] = []
     saved = 0
     for number in itertools.count(1):  # one oracle step per decision
@@ -488,19 +463,28 @@ def run_task(path: Path, seed: int, window: float, frames: Path | None) -> TaskR
     task = loaded.task
     result = TaskRunResult(task.name, seed)
     try:
-        with private_screen(SCREEN) as environment:
-            launcher = AppLauncher(environment)
+        with private_screen(SCREEN) as screen:
+            launcher = AppLauncher(screen)
             try:
-                with LocalDesktop(display=environment["DISPLAY"]) as desktop:
+                with LocalDesktop(screen) as desktop:
                     locator, elements = screen_locator(
-                        environment, desktop.capture, default_text_reader()
+                        screen, desktop.capture, default_text_reader()
                     )
                     try:
-                        set_up(task, launcher, environment, workdir, locator, StopToken())
+                        # The task's setup as TaskSession runs it, without the run log.
+                        run_setup(
+                            task.setup,
+                            screen=screen,
+                            desktop=desktop,
+                            launcher=launcher,
+                            workdir=workdir,
+                            locator=locator,
+                            stop=StopToken(),
+                            emit=lambda event: None,
+                        )
                         wait_until_quiet(desktop, StopToken())
-                        display = environment["DISPLAY"]
-                        run_oracle(task, desktop, locator, display, window, frames, result)
-                        checks = [evaluate_check(c, environment, locator) for c in task.checks]
+                        run_oracle(task, desktop, locator, screen, window, frames, result)
+                        checks = [evaluate_check(c, screen, locator) for c in task.checks]
                         result.checks_passed = all(check.passed for check in checks)
                         failed = [f"{c.description}: {c.detail}" for c in checks if not c.passed]
                         result.error = "; ".join(failed)

@@ -223,7 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with (
             tempfile.TemporaryDirectory(prefix="shain-bench-") as workdir,
             contextlib.chdir(workdir),
-            LocalDesktop(display=display.display) as desktop,
+            LocalDesktop(display.screen) as desktop,
         ):
             import pyautogui as gui
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.desktop.apps import AppLauncher, private_profile
+from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import VirtualDisplay
 
 
@@ -33,15 +34,22 @@ def virtual_display() -> Iterator[VirtualDisplay]:
 
 
 @pytest.fixture
-def app_environment(virtual_display: VirtualDisplay, tmp_path: Path) -> dict[str, str]:
-    """The environment for apps in one test: the virtual screen and a private profile."""
+def app_screen(virtual_display: VirtualDisplay, tmp_path: Path) -> Screen:
+    """The virtual screen, with apps started in a private profile for this one test."""
     # (Settings in memory too: the bus's shared dconf-service would carry mousepad's session,
     # and its restored windows, from one test to the next.)
-    return private_profile(virtual_display.child_environment(), tmp_path / "profile")
+    profile = private_profile(virtual_display.child_environment(), tmp_path / "profile")
+    return virtual_display.screen.with_environment(profile)
 
 
 @pytest.fixture
-def launcher(app_environment: dict[str, str]) -> Iterator[AppLauncher]:
-    apps = AppLauncher(app_environment)
+def app_environment(app_screen: Screen) -> dict[str, str]:
+    """The environment for apps in one test: the virtual screen and a private profile."""
+    return dict(app_screen.environment)
+
+
+@pytest.fixture
+def launcher(app_screen: Screen) -> Iterator[AppLauncher]:
+    apps = AppLauncher(app_screen)
     yield apps
     apps.close_all()

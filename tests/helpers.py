@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 MARKER = "SHAIN_TEST_MARKER"
@@ -46,6 +49,57 @@ def run_shain(
         env=env,
         cwd=REPO,
     )
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """What `shain run --virtual-display --json` said and left: its exit code, the JSON object
+    it printed ({} when it printed none), its stderr, and how long it took."""
+
+    code: int
+    result: dict[str, Any]
+    stderr: str
+    seconds: float
+
+    @property
+    def run_folder(self) -> Path:
+        return Path(str(self.result["run_folder"]))
+
+
+def run_task(
+    task: Path | str,
+    tmp_path: Path,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+    workdir: str = "work",
+    runs_dir: Path | None = None,
+    leaves_nothing: bool = True,
+    timeout: float = 120,
+) -> TaskRun:
+    """`shain run TASK --virtual-display --json` in a subprocess, as a user runs it.
+
+    `task` is a task file, or the text of one (written to tmp_path/task.yaml). Runs go to
+    `runs_dir` (default tmp_path/runs), the workdir is tmp_path/`workdir`; `env` is added to an
+    environment without a display. With `leaves_nothing`, asserts that no process of the run
+    (screen, window manager, buses, apps) outlives it.
+    """
+    if isinstance(task, str):
+        path = tmp_path / "task.yaml"
+        path.write_text(task, encoding="utf-8")
+        task = path
+    environment = {**environment_without_display(), **(env or {})}
+    started = time.monotonic()
+    completed = run_shain(
+        "run", str(task), "--virtual-display", "--json",
+        "--runs-dir", str(runs_dir or tmp_path / "runs"), "--workdir", str(tmp_path / workdir),
+        *extra, env=environment, timeout=timeout,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    if leaves_nothing:
+        left = left_behind(environment)
+        assert not left, f"processes of the run still alive after it ended: {left}"
+    result = json.loads(completed.stdout) if completed.stdout.strip() else {}
+    return TaskRun(completed.returncode, result, completed.stderr, seconds)
 
 
 def living_processes(

@@ -16,8 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.files import write_private_file
-
-_INVALID_KINDS = ("reply_rejected", "action_rejected", "action_failed")
+from agent.record.events import (
+    ActionFailed,
+    ActionRejected,
+    Decided,
+    LoggedEvent,
+    ReplyRejected,
+)
+from agent.record.status import RunStatus
 
 
 @dataclass(frozen=True)
@@ -25,7 +31,7 @@ class RunScore:
     task: str
     seed: int
     control: str
-    status: str
+    status: str  # a RunStatus, or `error` when the run left no result
     declared: str | None
     steps: int
     oracle_steps: int
@@ -42,7 +48,7 @@ class RunScore:
 
     @property
     def success(self) -> bool:
-        return self.status == "success"
+        return self.status == RunStatus.SUCCESS
 
     @property
     def false_done(self) -> bool:
@@ -82,15 +88,14 @@ class RunScore:
             run_folder=str(result.get("run_folder", "")),
         )
 
-    def with_events(self, events: Iterable[Mapping[str, Any]]) -> RunScore:
+    def with_events(self, events: Iterable[LoggedEvent]) -> RunScore:
         """Model time, decisions and invalid actions, from the run's log."""
         model_seconds, decisions, invalid = 0.0, 0, 0
         for event in events:
-            kind = event.get("kind")
-            if kind in ("decided", "reply_rejected"):
+            if isinstance(event, Decided | ReplyRejected):
                 decisions += 1
-                model_seconds += float(event.get("decide_seconds") or 0.0)
-            if kind in _INVALID_KINDS:
+                model_seconds += event.decide_seconds
+            if isinstance(event, ReplyRejected | ActionRejected | ActionFailed):
                 invalid += 1
         return replace(
             self, model_seconds=model_seconds, decisions=decisions, invalid_actions=invalid

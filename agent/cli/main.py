@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 
 from agent import __version__
 from agent.benchmark import runs as benchmark
+from agent.desktop.screen import Screen
 from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.geometry import Size
 from agent.record.log import default_runs_dir, find_run, iter_runs, read_run
@@ -218,24 +220,21 @@ def _stop_on_signals(stop: StopToken) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _screen(args: argparse.Namespace) -> Iterator[dict[str, str]]:
-    """The environment apps and checks run in: this screen, or a private virtual one."""
+def _screen(args: argparse.Namespace) -> Iterator[Screen]:
+    """The screen to work on: the desktop this command runs on, or a private virtual one."""
     if not args.virtual_display:
-        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            raise EnvironmentProblem(
-                "no display: DISPLAY is not set. Run on a desktop session, or add "
-                "--virtual-display to run on a private virtual screen"
-            )
-        yield dict(os.environ)
+        yield Screen.of_this_session()
         return
     from agent.desktop.apps import private_screen
 
-    with private_screen(_parse_size(args.size)) as environment:
-        yield environment
+    with private_screen(_parse_size(args.size)) as screen:
+        yield screen
 
 
 def _command_run(args: argparse.Namespace) -> int:
     from agent.config.profiles import load_config, resolve_profile
+    from agent.desktop.local import LocalDesktop
+    from agent.policy.choose import PolicyRequest
     from agent.record.console import ConsoleSink
     from agent.run.session import TaskSession
     from agent.taskfile.task import load_task
@@ -264,19 +263,18 @@ def _command_run(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or default_runs_dir()
     progress = sys.stderr if args.json else sys.stdout
     stop = StopToken()
-    with _stop_on_signals(stop), _screen(args) as environment:
+    request = PolicyRequest(profile, replay, oracle)
+    with _stop_on_signals(stop), _screen(args) as screen:
         workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         session = TaskSession(
             loaded,
+            screen,
             runs_dir=runs_dir,
-            environment=environment,
             workdir=workdir,
+            policy=request,
             sinks=[ConsoleSink(progress)],
             stop=stop,
-            monitor=args.monitor,
-            profile=profile,
-            replay=replay,
-            oracle=oracle,
+            open_desktop=functools.partial(LocalDesktop, monitor=args.monitor),
         )
         result = session.run()
     if args.json:
@@ -340,7 +338,9 @@ def _command_runs(args: argparse.Namespace) -> int:
 
 
 def _command_show(args: argparse.Namespace) -> int:
-    from agent.actions import describe_action, parse_action
+    from agent.record.codec import encode_event
+    from agent.record.describe import describe_event
+    from agent.record.events import RunStarted
 
     record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
     if args.json:
@@ -352,7 +352,7 @@ def _command_show(args: argparse.Namespace) -> int:
                     "status": record.status,
                     "header": record.header,
                     "summary": record.summary,
-                    "events": record.events,
+                    "events": [encode_event(event) for event in record.events],
                 },
                 ensure_ascii=False,
             )
@@ -360,24 +360,10 @@ def _command_show(args: argparse.Namespace) -> int:
         return 0
     print(f"run {record.run_id}: task {record.header.get('task')!r}, {record.status}")
     for event in record.events:
-        match event.get("kind"):
-            case "setup_done":
-                print(f"  setup     {event['description']} ({event['seconds']:.2f}s)")
-            case "action_executed":
-                action = describe_action(parse_action(event["action"]))
-                print(
-                    f"  step {event['step']:>4} {action:<48} "
-                    f"act {event['action_seconds']:.3f}s settle {event['settle_seconds']:.2f}s"
-                )
-            case "action_failed":
-                print(f"  step {event['step']:>4} FAILED {event['error']}")
-            case "reply_rejected":
-                print(f"  step {event['step']:>4} unusable model reply: {event['error']}")
-            case "model_retried":
-                print(f"  model     retry {event['attempt']}: {event['reason']}")
-            case "check_evaluated":
-                mark = "ok  " if event["passed"] else "FAIL"
-                print(f"  check {mark} {event['description']} {event['detail']}".rstrip())
+        # The first line says what RunStarted would, and how the run ended.
+        line = None if isinstance(event, RunStarted) else describe_event(event)
+        if line is not None:
+            print(line)
     if record.summary:
         print(f"{record.summary['status']}: {record.summary['reason']}")
     else:

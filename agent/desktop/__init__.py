@@ -1,5 +1,2 @@
-"""The screen Shain works on: the Desktop protocol and what implements it."""
-
-from agent.desktop.protocol import Desktop, Frame
-
-__all__ = ["Desktop", "Frame"]
+"""The screen Shain works on: the Desktop protocol, the screen as a value, capture and input,
+virtual screens, windows, and the boss's hands on the keyboard and mouse."""

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from agent.desktop.screen import Screen
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size
 
@@ -42,28 +43,30 @@ def private_profile(environment: Mapping[str, str], folder: Path) -> dict[str, s
 
 
 @contextlib.contextmanager
-def private_screen(size: Size) -> Iterator[dict[str, str]]:
-    """A private virtual screen (window manager, session and accessibility buses) and the
-    environment for apps on it, with a throwaway profile; DISPLAY is set in this process too
-    (pyautogui binds it when first imported). All of it is gone afterwards."""
+def private_screen(size: Size) -> Iterator[Screen]:
+    """A private virtual screen (window manager, session and accessibility buses) whose apps
+    get a throwaway profile. All of it is gone afterwards."""
     from agent.desktop.virtual_display import VirtualDisplay
 
     profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
     try:
         with VirtualDisplay(size, accessibility=True) as display:
-            environment = private_profile(display.child_environment(), profile)
-            os.environ["DISPLAY"] = display.display
-            yield environment
+            screen = display.screen
+            yield screen.with_environment(private_profile(screen.environment, profile))
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
 
 class AppLauncher:
-    """Starts apps and remembers them, so that `close_all` leaves nothing behind."""
+    """Starts apps on a screen and remembers them, so that `close_all` leaves nothing behind."""
 
-    def __init__(self, environment: Mapping[str, str]) -> None:
-        self.environment = dict(environment)
+    def __init__(self, screen: Screen) -> None:
+        self.screen = screen
         self._processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        return self.screen.environment
 
     @property
     def pids(self) -> tuple[int, ...]:

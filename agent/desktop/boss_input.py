@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText
+from agent.desktop.screen import Screen
 from agent.errors import ActionError, EnvironmentProblem
 from agent.keys import MODIFIERS, canonical_key, parse_key_combination
 from agent.stop import StopToken
@@ -136,7 +136,9 @@ def _key_name(key: Any) -> str | None:
 class BossWatcher:
     """Stops `stop` on the hotkey; pauses it when the boss, not the agent, uses the mouse or keys.
 
-    Watches the display named by DISPLAY (LocalDesktop sets it). Use as a context manager, or
+    Watches `screen`, the boss's own desktop. pynput's listeners open the display this
+    process's DISPLAY names and take no other, so `screen` must be that one (the desktop the
+    process was started on, or the one a LocalDesktop bound). Use as a context manager, or
     call start() and stop_watching(). `on_boss_input` gets "you moved the mouse" and the like,
     on a listener thread.
     """
@@ -144,6 +146,7 @@ class BossWatcher:
     def __init__(
         self,
         stop: StopToken,
+        screen: Screen,
         *,
         hotkey: str = DEFAULT_HOTKEY,
         injection: InjectionWindow | None = None,
@@ -155,6 +158,7 @@ class BossWatcher:
         self.hotkey = "+".join(keys)
         self._combination = frozenset(keys)
         self._token = stop
+        self.screen = screen
         self.injection = injection if injection is not None else InjectionWindow()
         self._on_boss_input = on_boss_input
         self.pause_on_boss_input = pause_on_boss_input
@@ -178,8 +182,10 @@ class BossWatcher:
         if self._listeners:
             return self
         linux = sys.platform.startswith("linux")
-        if linux and not os.environ.get("DISPLAY"):
-            raise EnvironmentProblem("cannot watch the keyboard and mouse: DISPLAY is not set")
+        if linux and not self.screen.display:
+            raise EnvironmentProblem(
+                "cannot watch the keyboard and mouse: the screen has no X display"
+            )
         try:
             from pynput import keyboard, mouse
         except Exception as error:
@@ -195,7 +201,7 @@ class BossWatcher:
             if linux:
                 from Xlib.display import Display
 
-                self._control = Display()
+                self._control = Display(self.screen.display)
             for listener in self._listeners:
                 listener.start()
             deadline = time.monotonic() + ready_timeout

@@ -16,8 +16,6 @@ import time
 from types import ModuleType
 from typing import Any, Protocol
 
-import numpy as np
-
 from agent.actions import (
     Action,
     AskBoss,
@@ -34,8 +32,10 @@ from agent.actions import (
     points_of,
 )
 from agent.desktop.boss_input import InjectionWindow
+from agent.desktop.capture import ScreenCapture
 from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
 from agent.desktop.protocol import Frame
+from agent.desktop.screen import Screen
 from agent.errors import ActionError, DesktopError, EnvironmentProblem, Stopped
 from agent.geometry import Size
 from agent.keys import MODIFIERS, executor_key_name
@@ -78,20 +78,25 @@ class _PynputTyper:
 
 
 def _import_pyautogui(display: str | None) -> ModuleType:
+    """pyautogui, bound to `display`.
+
+    pyautogui opens the display named by DISPLAY once, when it is first imported, and drives
+    that one for the life of the process. This is the one place that knows it: DISPLAY is set
+    here just before the import, and a later desktop for another display is refused.
+    """
     if sys.platform.startswith("linux"):
-        wanted = display or os.environ.get("DISPLAY")
-        if not wanted:
+        if not display:
             raise EnvironmentProblem(
-                "no display: DISPLAY is not set (run on a desktop, or use --virtual-display)"
+                "no display: this screen has no X display name (run on an X11 desktop, or use "
+                "--virtual-display)"
             )
-        already = sys.modules.get("pyautogui")
-        if already is not None and os.environ.get("DISPLAY") != wanted:
-            # pyautogui binds the display named by DISPLAY when it is first imported
+        bound = os.environ.get("DISPLAY") if "pyautogui" in sys.modules else None
+        if bound is not None and bound != display:
             raise EnvironmentProblem(
-                f"this process already drives display {os.environ.get('DISPLAY')}; "
-                f"one process can drive one display ({wanted} was asked for)"
+                f"this process already drives display {bound}; "
+                f"one process can drive one display ({display} was asked for)"
             )
-        os.environ["DISPLAY"] = wanted
+        os.environ["DISPLAY"] = display
     try:
         import pyautogui
     except SystemExit as error:  # mouseinfo exits when tkinter is missing
@@ -132,35 +137,23 @@ class LocalDesktop:
 
     def __init__(
         self,
+        screen: Screen,
         *,
         monitor: int | None = None,
-        display: str | None = None,
         injection: InjectionWindow | None = None,
         excluded: ExcludedRegions | None = None,
     ) -> None:
+        self.screen = screen
         self.excluded = excluded if excluded is not None else ExcludedRegions()
-        self._gui: Any = _import_pyautogui(display)
-        import mss
-
-        self._display = os.environ.get("DISPLAY") if sys.platform.startswith("linux") else None
-        try:
-            self._mss: Any = mss.MSS(display=self._display) if self._display else mss.MSS()
-        except Exception as error:
-            raise EnvironmentProblem(f"cannot capture the screen: {error}") from error
-        monitors = self._mss.monitors
-        if monitor is None:
-            self._monitor = self._mss.primary_monitor
-        elif 1 <= monitor < len(monitors):
-            self._monitor = monitors[monitor]
-        else:
-            raise EnvironmentProblem(
-                f"no monitor {monitor}: this screen has monitors 1 to {len(monitors) - 1}"
-            )
+        self._gui: Any = _import_pyautogui(screen.display)
+        self._display = screen.display if sys.platform.startswith("linux") else None
+        self._capture = ScreenCapture(screen, monitor)
+        self._monitor = self._capture.monitor
         first = self.capture()
         self._size = Size(first.width, first.height)
         # HiDPI / Retina: the capture can have more pixels than the input space has points.
-        self._scale_x = first.width / self._monitor["width"]
-        self._scale_y = first.height / self._monitor["height"]
+        self._scale_x = first.width / self._monitor.width
+        self._scale_y = first.height / self._monitor.height
         self._held_keys: list[str] = []
         self._held_buttons: set[str] = set()
         self._typer: _CharacterTyper | None = None
@@ -185,17 +178,17 @@ class LocalDesktop:
         return self._scale_x, self._scale_y
 
     def capture(self) -> Frame:
-        shot = self._mss.grab(self._monitor)
-        pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+        frame = self._capture.grab()
+        pixels = frame.pixels
         for box in self.excluded.boxes():  # Shain's own windows: never shown to a model
             pixels[box.top : box.top + box.height, box.left : box.left + box.width] = MASK_BGRA
-        return Frame(pixels=pixels, captured_at=time.monotonic())
+        return frame
 
     def to_input(self, x: int, y: int) -> tuple[int, int]:
         """Capture pixel -> the input coordinates pyautogui wants (monitor offset, HiDPI)."""
         return (
-            self._monitor["left"] + round(x / self._scale_x),
-            self._monitor["top"] + round(y / self._scale_y),
+            self._monitor.left + round(x / self._scale_x),
+            self._monitor.top + round(y / self._scale_y),
         )
 
     def execute(self, action: Action, stop: StopToken) -> None:
@@ -307,4 +300,4 @@ class LocalDesktop:
         if self._typer is not None:
             self._typer.close()
             self._typer = None
-        self._mss.close()
+        self._capture.close()

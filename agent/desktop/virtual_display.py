@@ -24,6 +24,7 @@ from typing import IO
 from Xlib import X, error
 from Xlib.display import Display
 
+from agent.desktop.screen import Screen
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size
 
@@ -103,6 +104,11 @@ class VirtualDisplay:
     @property
     def pids(self) -> tuple[int, ...]:
         return tuple(self._pids)
+
+    @property
+    def screen(self) -> Screen:
+        """This screen as a value: its display, size, and the environment apps on it get."""
+        return Screen(self.display, self.child_environment(), self.size, private=True)
 
     def child_environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         env = dict(os.environ if base is None else base)
@@ -213,7 +219,7 @@ class VirtualDisplay:
 
     def _start_accessibility_bus(self, deadline: float) -> None:
         # Imported here: the reader needs jeepney, which only this option needs.
-        from agent.perception.atspi import bus_address
+        from agent.desktop.accessibility_bus import bus_address
 
         env = self.child_environment()
         # Its socket goes in a private runtime folder instead of the user's, and its settings

@@ -69,6 +69,11 @@ class X11Keymap:
         self._xtest.fake_input(self._display, self._X.KeyRelease, keycode)
         self._display.sync()
 
+    @property
+    def borrowed_keycodes(self) -> frozenset[int]:
+        """The spare keycodes this keymap has remapped (their symbols are not the map's own)."""
+        return frozenset(self._changed)
+
     def _map_batch(self, text: str) -> None:
         """Map the next characters of `text` that lack a keycode, as many as fit, at once.
 

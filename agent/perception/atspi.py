@@ -9,12 +9,12 @@ windows (AT-SPI does not know): see agent.perception.visibility.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agent.desktop.accessibility_bus import bus_address, jeepney_module
 from agent.errors import EnvironmentProblem
 from agent.geometry import Box
 
@@ -85,58 +85,11 @@ class _Found:
     length_reply: int | None  # the text's length, for the text roles
 
 
-def _jeepney() -> Any:
-    try:
-        import jeepney  # type: ignore[import-untyped]
-        import jeepney.io.blocking  # type: ignore[import-untyped]
-    except ImportError as exc:
-        raise EnvironmentProblem(
-            "reading the accessibility tree needs jeepney: pip install jeepney"
-        ) from exc
-    return jeepney
-
-
-def bus_address(env: Mapping[str, str] | None = None, timeout: float = 2.0) -> str:
-    """The accessibility bus's address: from AT_SPI_BUS_ADDRESS, else asked of the session bus."""
-    env = os.environ if env is None else env
-    if env.get("AT_SPI_BUS_ADDRESS"):
-        return env["AT_SPI_BUS_ADDRESS"]
-    session = env.get("DBUS_SESSION_BUS_ADDRESS")
-    if not session:
-        raise EnvironmentProblem(
-            "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset), so no accessibility bus"
-        )
-    jeepney = _jeepney()
-    try:
-        conn = jeepney.io.blocking.open_dbus_connection(bus=session, auth_timeout=timeout)
-    except (OSError, ValueError) as exc:
-        raise EnvironmentProblem(f"cannot connect to the session bus {session}: {exc}") from exc
-    try:
-        address = jeepney.DBusAddress("/org/a11y/bus", "org.a11y.Bus", "org.a11y.Bus")
-        call = jeepney.new_method_call(address, "GetAddress")
-        # Not started on demand: apps that started before it are not on it anyway, and one
-        # started by the session bus would race the launcher a virtual display starts itself.
-        call.header.flags |= jeepney.MessageFlag.no_auto_start
-        reply = conn.send_and_get_reply(call, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
-        raise EnvironmentProblem(
-            f"the session bus did not give the accessibility bus: {exc}"
-        ) from exc
-    finally:
-        conn.close()
-    if reply.header.message_type != jeepney.MessageType.method_return or not reply.body[0]:
-        raise EnvironmentProblem(
-            "no accessibility bus on the session bus (start /usr/libexec/at-spi-bus-launcher; "
-            f"apt-get install at-spi2-core): {reply.body}"
-        )
-    return str(reply.body[0])
-
-
 class AccessibilityReader:
     """A connection to the accessibility bus; snapshot() reads the elements on screen."""
 
     def __init__(self, env: Mapping[str, str] | None = None, timeout: float = 2.0) -> None:
-        self._jeepney = _jeepney()
+        self._jeepney = jeepney_module()
         address = bus_address(env, timeout)
         try:
             self._conn: Any = self._jeepney.io.blocking.open_dbus_connection(

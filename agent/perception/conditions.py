@@ -8,12 +8,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.desktop.windows import list_windows
-from agent.errors import DesktopError
+from agent.desktop.screen import Screen
+from agent.desktop.windows import WindowInfo, list_windows
+from agent.errors import DesktopError, UnsupportedError
 from agent.perception.locator import Locator, Target
 from agent.stop import StopToken
 
 POLL_SECONDS = 0.05
+
+
+def _windows(screen: Screen | None) -> list[WindowInfo]:
+    if screen is None or screen.display is None:
+        raise UnsupportedError("waiting for a window needs an X screen")
+    return list_windows(screen.display)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,21 +29,21 @@ class WindowAppears:
     focused: bool = True  # ...and it must hold the keyboard focus, ready for typing
     kind: str = "window"
 
-    def holds(self, display: str | None) -> bool:
+    def holds(self, screen: Screen | None) -> bool:
         regex = re.compile(self.pattern)
         return any(
             regex.search(window.title) and (window.focused or not self.focused)
-            for window in list_windows(display)
+            for window in _windows(screen)
         )
 
     def describe(self) -> str:
         focus = " with the keyboard focus" if self.focused else ""
         return f"a window titled /{self.pattern}/{focus}"
 
-    def situation(self, display: str | None) -> str:
+    def situation(self, screen: Screen | None) -> str:
         titles = [
             repr(window.title) + (" (focused)" if window.focused else "")
-            for window in list_windows(display)
+            for window in _windows(screen)
         ]
         return "windows open: " + (", ".join(titles) if titles else "none")
 
@@ -46,15 +53,15 @@ class WindowGone:
     pattern: str  # a regular expression: no window title may match it
     kind: str = "window_gone"
 
-    def holds(self, display: str | None) -> bool:
+    def holds(self, screen: Screen | None) -> bool:
         regex = re.compile(self.pattern)
-        return not any(regex.search(window.title) for window in list_windows(display))
+        return not any(regex.search(window.title) for window in _windows(screen))
 
     def describe(self) -> str:
         return f"no window titled /{self.pattern}/"
 
-    def situation(self, display: str | None) -> str:
-        return WindowAppears(self.pattern, focused=False).situation(display)
+    def situation(self, screen: Screen | None) -> str:
+        return WindowAppears(self.pattern, focused=False).situation(screen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +69,13 @@ class FileExists:
     path: str
     kind: str = "file"
 
-    def holds(self, display: str | None) -> bool:
+    def holds(self, screen: Screen | None) -> bool:
         return Path(self.path).exists()
 
     def describe(self) -> str:
         return f"the file {self.path}"
 
-    def situation(self, display: str | None) -> str:
+    def situation(self, screen: Screen | None) -> str:
         return f"{self.path} does not exist"
 
 
@@ -80,13 +87,13 @@ class TargetAppears:
     locator: Locator
     kind: str = "target"
 
-    def holds(self, display: str | None) -> bool:
+    def holds(self, screen: Screen | None) -> bool:
         return bool(self.locator.poll(self.target))
 
     def describe(self) -> str:
         return f"{self.target.describe()} on the screen"
 
-    def situation(self, display: str | None) -> str:
+    def situation(self, screen: Screen | None) -> str:
         return self.locator.what_is_visible()
 
 
@@ -98,15 +105,16 @@ class ConditionTimeout(DesktopError):
 
 
 def wait_for(
-    condition: Condition, timeout: float, stop: StopToken, display: str | None = None
+    condition: Condition, timeout: float, stop: StopToken, screen: Screen | None = None
 ) -> float:
-    """Poll until the condition holds; returns the seconds waited. Raises ConditionTimeout."""
+    """Poll until the condition holds on `screen` (only a file needs none); returns the seconds
+    waited. Raises ConditionTimeout."""
     started = time.monotonic()
-    while not condition.holds(display):
+    while not condition.holds(screen):
         waited = time.monotonic() - started
         if waited >= timeout:
             raise ConditionTimeout(
-                f"waited {timeout:g}s for {condition.describe()}; {condition.situation(display)}"
+                f"waited {timeout:g}s for {condition.describe()}; {condition.situation(screen)}"
             )
         stop.sleep(POLL_SECONDS)
     return time.monotonic() - started

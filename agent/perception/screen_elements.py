@@ -8,9 +8,10 @@ and the locator falls back on OCR; `problem` says why there are none.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from agent.desktop.protocol import Frame
+from agent.desktop.screen import Screen
 from agent.desktop.windows import list_windows, window_stack
 from agent.errors import EnvironmentProblem
 from agent.geometry import Box
@@ -20,10 +21,10 @@ from agent.perception.visibility import is_visible
 
 
 class ScreenElements:
-    """Callable: the elements a user can see now on the display of `environment`."""
+    """Callable: the elements a user can see now on `screen`."""
 
-    def __init__(self, environment: Mapping[str, str], timeout: float = 2.0) -> None:
-        self._environment = dict(environment)
+    def __init__(self, screen: Screen, timeout: float = 2.0) -> None:
+        self._screen = screen
         self._timeout = timeout
         self._reader: AccessibilityReader | None = None
         self.problem: str | None = None  # why there is no accessibility tree, if there is none
@@ -38,17 +39,17 @@ class ScreenElements:
             self.problem = str(error)
             self.close()  # the bus went away: try a new connection next time
             return []
-        stack = window_stack(self._environment.get("DISPLAY"))
+        stack = window_stack(self._screen.display)
         return [element for element in elements if is_visible(element, stack)]
 
     def window_boxes(self) -> dict[str, Box]:
         """Each managed window's title and client box, topmost last."""
-        return {w.title: w.box for w in list_windows(self._environment.get("DISPLAY"))}
+        return {w.title: w.box for w in list_windows(self._screen.display)}
 
     def _connect(self) -> AccessibilityReader | None:
         if self._reader is None:
             try:
-                self._reader = AccessibilityReader(self._environment, self._timeout)
+                self._reader = AccessibilityReader(self._screen.environment, self._timeout)
             except EnvironmentProblem as error:
                 self.problem = str(error)
                 return None
@@ -70,10 +71,10 @@ def default_text_reader() -> TextReader | None:
 
 
 def screen_locator(
-    environment: Mapping[str, str],
+    screen: Screen,
     capture: Callable[[], Frame] | None,
     ocr: TextReader | None = None,
 ) -> tuple[Locator, ScreenElements]:
-    """A locator for the screen of `environment`; close the ScreenElements when done."""
-    elements = ScreenElements(environment)
+    """A locator for `screen`; close the ScreenElements when done."""
+    elements = ScreenElements(screen)
     return Locator(elements, capture, ocr, elements.window_boxes), elements

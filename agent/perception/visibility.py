@@ -10,9 +10,7 @@ inside the popup on top at their centre.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
+from agent.desktop.screen import Screen
 from agent.desktop.windows import ScreenWindow, WindowStack, window_stack
 from agent.geometry import Box
 from agent.perception.atspi import Element, snapshot
@@ -24,13 +22,10 @@ MENU_ROLES = frozenset({"menu", "popup menu"})
 TOLERANCE = 4
 
 
-def visible_elements(
-    env: Mapping[str, str] | None = None, *, timeout: float = 2.0
-) -> list[Element]:
-    """The accessibility elements on the screen named by env's DISPLAY that a user can see."""
-    env = os.environ if env is None else env
-    elements = snapshot(env, timeout=timeout)
-    stack = window_stack(env.get("DISPLAY"))
+def visible_elements(screen: Screen, *, timeout: float = 2.0) -> list[Element]:
+    """The accessibility elements on `screen` that a user can see."""
+    elements = snapshot(screen.environment, timeout=timeout)
+    stack = window_stack(screen.display)
     return [element for element in elements if is_visible(element, stack)]
 
 

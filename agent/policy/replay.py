@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.actions import Action, Done, parse_action
-from agent.errors import ActionError, ConfigError
+from agent.actions import Action, Done
+from agent.errors import ConfigError
 from agent.policy.protocol import Decision, Observation, StepRecord
+from agent.record.events import Decided, UnreadableAction
 from agent.record.log import read_run
 
 
@@ -26,13 +27,14 @@ class ReplayPolicy:
             raise ConfigError(str(error)) from None
         self.source = record.run_id
         self._decisions: list[tuple[tuple[Action, ...], str]] = []
-        for event in record.events_of("decided"):
-            try:
-                actions = tuple(parse_action(action) for action in event["actions"])
-            except ActionError as error:
-                raise ConfigError(f"{run_folder}: step {event['step']}: {error}") from None
+        for event in record.events_of(Decided):
+            actions: list[Action] = []
+            for action in event.actions:
+                if isinstance(action, UnreadableAction):
+                    raise ConfigError(f"{run_folder}: step {event.step}: {action.error}")
+                actions.append(action)
             if actions:
-                self._decisions.append((actions, str(event.get("thought", ""))))
+                self._decisions.append((tuple(actions), event.thought))
         if not self._decisions:
             raise ConfigError(f"{run_folder}: the run recorded no actions to replay")
         self._next = 0

@@ -1,7 +1,10 @@
 """The scripted policy: a task file's steps, in order, one per loop step.
 
-An `ai:` step hands control to a model policy with that sub-goal until the model says it is
-done; then the script goes on. A model that fails ends the run, as a failed step does.
+`script_of` turns the task file's steps into what this policy runs: actions as they are,
+`wait_for` into a wait until a condition holds, clicks and drags on things named by what they
+are into steps that find them when they run, `ai:` into a sub-goal. A sub-goal hands control to
+a model policy until the model says it is done; then the script goes on. A model that fails
+ends the run, as a failed step does.
 """
 
 from __future__ import annotations
@@ -10,16 +13,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.actions import Action, Click, Done, Drag, Fail, MouseButton
+from agent.desktop.screen import Screen
 from agent.errors import DesktopError, UnsupportedError
 from agent.geometry import Point
 from agent.perception.conditions import Condition, ConditionTimeout, wait_for
 from agent.perception.locator import Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.stop import StopToken
+from agent.taskfile.items import (
+    AiStep,
+    ClickStep,
+    DoubleClickStep,
+    DragStep,
+    Step,
+    WaitForStep,
+    step_to_action,
+)
 
 
 @dataclass(frozen=True, slots=True)
-class WaitStep:
+class WaitUntil:
     """A scripted wait for a condition (`wait_for:` in a task file's steps)."""
 
     condition: Condition
@@ -27,7 +40,7 @@ class WaitStep:
 
 
 @dataclass(frozen=True, slots=True)
-class AiStep:
+class SubGoal:
     """A sub-goal for a model inside a script (`ai:` in a task file's steps)."""
 
     goal: str
@@ -54,8 +67,39 @@ class DragBetween:
     timeout: float = 5.0
 
 
-ScriptedStep = Action | WaitStep | AiStep | ClickOn | DragBetween
+ScriptedStep = Action | WaitUntil | SubGoal | ClickOn | DragBetween
 PolicyForGoal = Callable[[str], Policy]
+
+
+def script_of(steps: Sequence[Step], locator: Locator | None = None) -> list[ScriptedStep]:
+    """A task file's steps as the scripted policy runs them; things named by what they are
+    are found with `locator` when their step runs."""
+    script: list[ScriptedStep] = []
+    for number, step in enumerate(steps, start=1):
+        match step:
+            case AiStep(ai=goal):
+                script.append(SubGoal(goal))
+            case WaitForStep(wait_for=spec):
+                script.append(WaitUntil(spec.condition(locator), spec.timeout))
+            case ClickStep(click=spec) | DoubleClickStep(double_click=spec) if (
+                step_to_action(step) is None
+            ):
+                script.append(ClickOn(spec.target(), spec.button, spec.count, spec.timeout))
+            case DragStep(drag=drag) if drag.start and drag.end:
+                script.append(
+                    DragBetween(drag.start.target(), drag.end.target(), drag.button, drag.timeout)
+                )
+            case _:
+                action = step_to_action(step)
+                if action is None:
+                    raise UnsupportedError(f"step {number} ({type(step).__name__}) cannot be run")
+                script.append(action)
+    return script
+
+
+def needs_a_model(script: Sequence[ScriptedStep]) -> bool:
+    """Whether a script hands work to a model: it has no steps (a goal alone) or sub-goals."""
+    return not script or any(isinstance(step, SubGoal) for step in script)
 
 
 class ScriptedPolicy:
@@ -65,17 +109,17 @@ class ScriptedPolicy:
         self,
         steps: Sequence[ScriptedStep],
         stop: StopToken,
-        display: str | None = None,
+        screen: Screen | None = None,
         model_for: PolicyForGoal | None = None,
         locator: Locator | None = None,
     ) -> None:
         self._locator = locator
-        if model_for is None and any(isinstance(step, AiStep) for step in steps):
+        if model_for is None and any(isinstance(step, SubGoal) for step in steps):
             raise UnsupportedError("`ai:` steps need a model policy: choose one with --policy")
         self._steps = list(steps)
         self._next = 0
         self._stop = stop
-        self._display = display
+        self._screen = screen
         self._model_for = model_for
         self._model: Policy | None = None
         self._model_since = 0  # index in the history where the current ai step began
@@ -91,9 +135,9 @@ class ScriptedPolicy:
         step = self._steps[self._next]
         self._next += 1
         match step:
-            case WaitStep(condition=condition, timeout=timeout):
+            case WaitUntil(condition=condition, timeout=timeout):
                 try:
-                    waited = wait_for(condition, timeout, self._stop, self._display)
+                    waited = wait_for(condition, timeout, self._stop, self._screen)
                 except ConditionTimeout as timed_out:
                     return Decision((Fail(str(timed_out)),), thought=f"step {self._next}: wait_for")
                 return Decision(
@@ -124,7 +168,7 @@ class ScriptedPolicy:
                     Point(last.left + last.width - 1, last.center.y),
                 )
                 return Decision((Drag(path, button=button),), thought=thought)
-            case AiStep(goal=goal):
+            case SubGoal(goal=goal):
                 assert self._model_for is not None
                 self._model = self._model_for(goal)
                 self._model_since = len(history)

@@ -9,16 +9,30 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from agent.actions import Action
 from agent.desktop.protocol import Frame
 from agent.geometry import Size
 from agent.record.secrets import SecretMasker
+from agent.record.status import RunStatus
 
 
 def _now() -> float:
     return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class UnreadableAction:
+    """An action a run log holds that no longer parses (a kind or field this version does not
+    know): kept as logged, so it can still be shown and written back unchanged."""
+
+    data: Any  # the JSON value as logged
+    error: str  # why it does not parse
+
+
+# An action as events carry it: always an Action when emitted; read back, maybe unreadable.
+LoggedAction = Action | UnreadableAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +66,17 @@ class StepStarted:
 class Observed:
     kind: ClassVar[str] = "observed"
     step: int
-    frame: Frame
+    frame: Frame | None  # the screen when emitted; None when read back from a run log
     capture_seconds: float
     at: float = field(default_factory=_now)
+    frame_file: str | None = None  # read back: the frame's file, relative to the run folder
 
 
 @dataclass(frozen=True, slots=True)
 class Decided:
     kind: ClassVar[str] = "decided"
     step: int
-    actions: tuple[Action, ...]
+    actions: tuple[LoggedAction, ...]
     thought: str
     decide_seconds: float
     input_tokens: int = 0
@@ -96,7 +111,7 @@ class ApprovalRequested:
     kind: ClassVar[str] = "approval_requested"
     reason: str
     step: int | None = None
-    action: Action | None = None  # None: the model asked (a safety check), not an action
+    action: LoggedAction | None = None  # None: the model asked (a safety check), not an action
     at: float = field(default_factory=_now)
 
 
@@ -106,7 +121,7 @@ class ActionRejected:
 
     kind: ClassVar[str] = "action_rejected"
     step: int
-    action: Action
+    action: LoggedAction
     reason: str
     at: float = field(default_factory=_now)
 
@@ -123,7 +138,7 @@ class ApprovalAnswered:
 class ActionExecuted:
     kind: ClassVar[str] = "action_executed"
     step: int
-    action: Action
+    action: LoggedAction
     action_seconds: float
     settle_seconds: float
     settled: bool
@@ -135,7 +150,7 @@ class ActionExecuted:
 class ActionFailed:
     kind: ClassVar[str] = "action_failed"
     step: int
-    action: Action
+    action: LoggedAction
     error: str
     at: float = field(default_factory=_now)
 
@@ -152,7 +167,7 @@ class CheckEvaluated:
 @dataclass(frozen=True, slots=True)
 class RunFinished:
     kind: ClassVar[str] = "run_finished"
-    status: str  # success | failed | stopped | bad_input | environment_error
+    status: RunStatus
     exit_code: int
     reason: str
     steps: int
@@ -179,6 +194,19 @@ Event = (
     | CheckEvaluated
     | RunFinished
 )
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """A line of a run log that is no event this version knows: a kind from a newer version,
+    or fields that do not fit. Kept as logged, never dropped."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+# An event as read back from a run log.
+LoggedEvent = Event | UnknownEvent
 
 
 class EventSink(Protocol):

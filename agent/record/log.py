@@ -10,29 +10,42 @@ its last step; a torn last line is skipped on reading.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 
-from agent.actions import Action, action_to_dict
 from agent.desktop.protocol import Frame
 from agent.files import write_private_file
-from agent.geometry import Point, Size
 from agent.perception.encoding import encode_jpeg, frame_to_image
-from agent.record.events import CheckEvaluated, Event, Observed, RunFinished, RunStarted
+from agent.record.codec import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    decode_event,
+    encode_event,
+    is_header,
+    json_object,
+)
+from agent.record.events import (
+    ActionExecuted,
+    CheckEvaluated,
+    Event,
+    LoggedEvent,
+    Observed,
+    RunFinished,
+    RunStarted,
+)
+from agent.record.status import RunStatus
 
-SCHEMA = "shain.runlog"
-SCHEMA_VERSION = 1
 FRAME_QUALITY = 75
+EventType = TypeVar("EventType")
 
 
 def default_runs_dir() -> Path:
@@ -40,31 +53,6 @@ def default_runs_dir() -> Path:
     if configured:
         return Path(configured)
     return Path(platformdirs.user_data_dir("shain")) / "runs"
-
-
-def to_jsonable(value: Any) -> Any:
-    """Events and what they carry -> JSON values. Frames are written as files, not inline."""
-    match value:
-        case Frame():
-            return None
-        case Point(x=x, y=y):
-            return [x, y]
-        case Size(width=width, height=height):
-            return {"width": width, "height": height}
-        case list() | tuple():
-            return [to_jsonable(item) for item in value]
-        case dict():
-            return {str(key): to_jsonable(item) for key, item in value.items()}
-        case _ if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            if hasattr(value, "kind") and isinstance(value, Action):
-                return to_jsonable(action_to_dict(value))
-            fields = {
-                f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
-            }
-            kind = getattr(value, "kind", None)
-            return {"kind": kind, **fields} if isinstance(kind, str) else fields
-        case _:
-            return value
 
 
 def _new_run_id(task_name: str) -> str:
@@ -104,9 +92,9 @@ class RunLog:
         self._events.flush()
 
     def handle(self, event: Event) -> None:
-        data = to_jsonable(event)
+        data = encode_event(event)
         match event:
-            case Observed(step=step, frame=frame):
+            case Observed(step=step, frame=Frame() as frame):
                 name = f"frames/step-{step:04d}.jpg"
                 (self.folder / name).write_bytes(encode_jpeg(frame_to_image(frame), FRAME_QUALITY))
                 data["frame"] = name
@@ -125,7 +113,7 @@ class RunLog:
         self._write_line(data)
         if isinstance(event, RunFinished):
             self._summary.update(
-                status=event.status,
+                status=event.status.value,
                 exit_code=event.exit_code,
                 reason=event.reason,
                 steps=event.steps,
@@ -145,13 +133,23 @@ class RunLog:
         self._events.close()
 
 
+def summary_status(summary: Mapping[str, Any] | None) -> RunStatus:
+    """How a run ended, as its summary.json says; without one the log has no end: incomplete.
+    A status this version does not know also reads as incomplete: it cannot say more."""
+    status = summary.get("status") if summary is not None else None
+    try:
+        return RunStatus(status) if isinstance(status, str) else RunStatus.INCOMPLETE
+    except ValueError:
+        return RunStatus.INCOMPLETE
+
+
 @dataclass(frozen=True)
 class RunRecord:
-    """A run as read back from its folder."""
+    """A run as read back from its folder: the events are the dataclasses that were written."""
 
     folder: Path
     header: dict[str, Any]
-    events: list[dict[str, Any]]
+    events: list[LoggedEvent]
     summary: dict[str, Any] | None
 
     @property
@@ -159,35 +157,32 @@ class RunRecord:
         return self.folder.name
 
     @property
-    def status(self) -> str:
-        return str(self.summary["status"]) if self.summary else "incomplete"
+    def status(self) -> RunStatus:
+        return summary_status(self.summary)
 
     @property
     def steps_completed(self) -> int:
-        return max(
-            (e["step"] for e in self.events if e.get("kind") == "action_executed"), default=0
-        )
+        return max((event.step for event in self.events_of(ActionExecuted)), default=0)
 
-    def events_of(self, kind: str) -> list[dict[str, Any]]:
-        return [event for event in self.events if event.get("kind") == kind]
+    def events_of(self, kind: type[EventType]) -> list[EventType]:
+        """The events of one class, in order: `record.events_of(Decided)`."""
+        return [event for event in self.events if isinstance(event, kind)]
 
 
 def read_run(folder: Path) -> RunRecord:
     path = folder / "events.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{folder} is not a run folder (no events.jsonl)")
-    lines = path.read_text(encoding="utf-8").splitlines()
     header: dict[str, Any] = {}
-    events: list[dict[str, Any]] = []
-    for index, line in enumerate(lines):
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
+    events: list[LoggedEvent] = []
+    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        data = json_object(line)
+        if data is None:
             continue  # a line torn by a crash mid-write
-        if index == 0 and data.get("schema") == SCHEMA:
+        if index == 0 and is_header(data):
             header = data
         else:
-            events.append(data)
+            events.append(decode_event(data))
     summary_path = folder / "summary.json"
     summary = json.loads(summary_path.read_text("utf-8")) if summary_path.is_file() else None
     return RunRecord(folder, header, events, summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -35,6 +36,8 @@ class SecretMasker:
 
     def _mask(self, value: Any) -> Any:
         match value:
+            case enum.Enum():
+                return value  # a fixed name (a StrEnum is a str, but never a secret)
             case str():
                 return self.mask_text(value)
             case Frame():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.files import write_private_file
+from agent.record.codec import encode_action
 from agent.record.log import RunRecord
 from agent.record.steps import ActionOutcome, StepFolder
 
@@ -27,7 +28,7 @@ def trajectory_steps(record: RunRecord) -> Iterator[dict[str, Any]]:
             "timestamp": step.started_at if step.started_at is not None else 0.0,
             "screenshot": str(record.folder / step.frame) if step.frame else None,
             "thought": step.thought,
-            "actions": step.actions,
+            "actions": [encode_action(action) for action in step.actions],
             "raw_reply": step.raw_reply,
             "usage": {
                 "input_tokens": step.input_tokens,
@@ -40,10 +41,11 @@ def trajectory_steps(record: RunRecord) -> Iterator[dict[str, Any]]:
 
 
 def _result(outcome: ActionOutcome) -> dict[str, Any]:
+    action = encode_action(outcome.action)
     if not outcome.ok:
-        return {"action": outcome.action, "ok": False, "error": outcome.error}
+        return {"action": action, "ok": False, "error": outcome.error}
     return {
-        "action": outcome.action,
+        "action": action,
         "ok": True,
         "action_seconds": outcome.action_seconds,
         "settle_seconds": outcome.settle_seconds,

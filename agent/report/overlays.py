@@ -3,9 +3,7 @@ the HTML report (SVG) and the log viewer (QPainter), so they always agree."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from agent.actions import (
     Action,
@@ -19,10 +17,9 @@ from agent.actions import (
     Scroll,
     TypeText,
     Wait,
-    parse_action,
 )
-from agent.errors import ActionError
 from agent.geometry import Point
+from agent.record.events import LoggedAction, UnreadableAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +90,8 @@ def overlays_of(action: Action) -> tuple[Overlay, ...]:
             return (Caption(_short(f"asks the boss: {question}")),)
 
 
-def overlays_of_logged(action: Mapping[str, Any]) -> tuple[Overlay, ...]:
+def overlays_of_logged(action: LoggedAction) -> tuple[Overlay, ...]:
     """Overlays for an action as the run log holds it; a caption if it cannot be read."""
-    try:
-        return overlays_of(parse_action(action))
-    except ActionError as error:
-        return (Caption(f"unreadable action: {error}"),)
+    if isinstance(action, UnreadableAction):
+        return (Caption(f"unreadable action: {action.error}"),)
+    return overlays_of(action)

@@ -14,25 +14,16 @@ import html
 import json
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
 
 from agent.geometry import Size
+from agent.record.describe import describe_logged
+from agent.record.events import LoggedAction
 from agent.record.formatting import duration_text
-from agent.record.steps import StepInfo, describe_logged
+from agent.record.status import RunStatus
+from agent.record.steps import StepInfo
 from agent.report.assets import SCRIPT, STYLE
 from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
-
-if TYPE_CHECKING:
-    from agent.report.writer import Picture, RunView
-
-STATUS_WORDS = {
-    "success": "Succeeded",
-    "failed": "Failed",
-    "stopped": "Stopped",
-    "bad_input": "Bad input",
-    "environment_error": "Environment error",
-    "incomplete": "Incomplete",
-}
+from agent.report.view import Picture, RunView
 
 
 def _e(value: object) -> str:
@@ -99,7 +90,7 @@ def _scroll_words(arrow: Arrow) -> str:
 
 
 def overlay_markup(
-    actions: list[dict[str, Any]], failed: list[dict[str, Any]], screen: Size
+    actions: list[LoggedAction], failed: list[LoggedAction], screen: Size
 ) -> tuple[str, str, str]:
     """(SVG elements, label pins, captions) for a step's actions; those in `failed` failed."""
     unit = max(screen.width, screen.height) / 1920
@@ -191,13 +182,8 @@ def _shot(step: StepInfo, picture: Picture | None, screen: Size | None) -> str:
 
 
 def _timing(step: StepInfo) -> str:
-    parts = [
-        ("capture", step.capture_seconds or 0.0),
-        ("model", step.decide_seconds or 0.0),
-        ("action", step.action_seconds),
-        ("settle", step.settle_seconds),
-    ]
-    total = sum(value for _, value in parts) or 1.0
+    parts = step.timings
+    total = step.measured_seconds or 1.0
     bar = "".join(
         f'<span class="t-{name}" style="width:{value / total * 100:.2f}%"></span>'
         for name, value in parts
@@ -283,10 +269,9 @@ def _step_card(step: StepInfo, picture: Picture | None, view: RunView) -> str:
 
 
 def _header(view: RunView) -> str:
-    status = STATUS_WORDS.get(view.status, view.status.replace("_", " ").capitalize())
     wrong = ""
     if view.failing_step is not None:
-        words = "Went wrong at" if view.status != "success" else "First problem at"
+        words = "Went wrong at" if view.status is not RunStatus.SUCCESS else "First problem at"
         wrong = (
             f'<a class="went-wrong" id="went-wrong" href="#step-{view.failing_step}">'
             f"{words} step {view.failing_step} ↓</a>"
@@ -301,10 +286,10 @@ def _header(view: RunView) -> str:
     ]
     facts_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts)
     checks = "".join(
-        f'<li class="{"pass" if c.get("passed") else "fail"}">'
-        f'<span class="mark">{"✓" if c.get("passed") else "✗"}</span>'
-        f"<span>{_e(c.get('check') or '')}"
-        + (f' <span class="detail">— {_e(c["detail"])}</span>' if c.get("detail") else "")
+        f'<li class="{"pass" if c.passed else "fail"}">'
+        f'<span class="mark">{"✓" if c.passed else "✗"}</span>'
+        f"<span>{_e(c.description)}"
+        + (f' <span class="detail">— {_e(c.detail)}</span>' if c.detail else "")
         + "</span></li>"
         for c in view.checks
     )
@@ -314,8 +299,8 @@ def _header(view: RunView) -> str:
         else ""
     )
     setup = "".join(
-        f"<li><code>{_e(s.get('description') or '')}</code> "
-        f'<span class="offset">{duration_text(float(s.get("seconds") or 0))}</span></li>'
+        f"<li><code>{_e(s.description)}</code> "
+        f'<span class="offset">{duration_text(s.seconds)}</span></li>'
         for s in view.setup
     ) + "".join(f'<li class="note">{_e(note)}</li>' for note in view.notes_before_steps)
     setup_html = (
@@ -334,7 +319,7 @@ def _header(view: RunView) -> str:
     return (
         f'<header class="summary status-{_e(view.status)}"><div class="title">'
         f'<p class="kicker">Shain run report</p><h1>{_e(view.task)}</h1>{goal}</div>'
-        f'<div class="verdict"><span class="status">{_e(status)}</span>'
+        f'<div class="verdict"><span class="status">{_e(view.status.words)}</span>'
         f'<span class="reason">{_e(view.reason)}</span>{wrong}</div>'
         f'<dl class="facts">{facts_html}</dl>{checks_html}{setup_html}{strip}</header>'
     )
@@ -364,7 +349,7 @@ def render_page(view: RunView, pictures: Mapping[int, Picture]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
-        f"<title>{_e(view.task)} — {_e(STATUS_WORDS.get(view.status, view.status))} — Shain"
+        f"<title>{_e(view.task)} — {_e(view.status.words)} — Shain"
         f"</title><style>{STYLE}</style></head><body>"
         f'<main data-steps="{len(view.steps)}">{_header(view)}'
         f'<div class="steps">{cards}</div>'

@@ -14,17 +14,15 @@ import hashlib
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
 from agent.files import write_private_file
-from agent.geometry import Size
-from agent.record.log import RunRecord, read_run
-from agent.record.steps import StepFolder, StepInfo
+from agent.record.log import read_run
+from agent.record.steps import StepInfo
 from agent.report.page import render_page
+from agent.report.view import Picture, run_view
 
 # Embedded screenshots: the long side at most this, at this JPEG quality (a busy 1080p desktop
 # comes out near 70 KB). A frame that is still over its share of the byte budget is encoded
@@ -35,102 +33,6 @@ SMALLER = ((960, 60), (800, 50), (640, 45))
 FRAME_BYTES_TOTAL = 15_000_000  # raw JPEG bytes for all frames; base64 makes it 20 MB
 FRAME_BYTES_MAX = 150_000
 FRAME_BYTES_MIN = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class Picture:
-    """A frame as embedded in the page."""
-
-    data_uri: str
-    width: int
-    height: int
-
-
-@dataclass
-class RunView:
-    """A run as the report shows it."""
-
-    run_id: str
-    task: str
-    goal: str
-    status: str
-    reason: str
-    policy: str
-    screen: Size | None
-    started_at: float | None
-    seconds: float | None
-    steps_count: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float
-    checks: list[dict[str, Any]]
-    setup: list[dict[str, Any]]
-    steps: list[StepInfo]
-    failing_step: int | None
-    notes_before_steps: list[str] = field(default_factory=list)
-
-
-def _number(value: Any, default: float = 0.0) -> float:
-    return float(value) if isinstance(value, int | float) else default
-
-
-def failing_step(steps: list[StepInfo], status: str) -> int | None:
-    """The step where the run went wrong: the first failed action or rejected reply, or the
-    last step of a run that did not succeed."""
-    for step in steps:
-        if step.failed or step.rejected:
-            return step.number
-    if status != "success" and steps:
-        return steps[-1].number
-    return None
-
-
-def run_view(record: RunRecord) -> RunView:
-    folder = StepFolder.of(record.events)
-    started = folder.progress.started or {}
-    finished = folder.progress.finished or {}
-    summary = record.summary or {}
-    steps = folder.in_number_order()
-    screen_data = started.get("screen")
-    screen = None
-    if isinstance(screen_data, dict):
-        width, height = screen_data.get("width"), screen_data.get("height")
-        if isinstance(width, int) and isinstance(height, int) and width > 0 and height > 0:
-            screen = Size(width, height)
-    status = record.status
-    if status == "incomplete":
-        reason = "the run did not finish (no summary.json): it crashed, or is still running"
-    else:
-        reason = str(summary.get("reason") or finished.get("reason") or "")
-    checks = summary.get("checks") or [
-        {"check": e.get("description"), "passed": e.get("passed"), "detail": e.get("detail")}
-        for e in folder.progress.checks
-    ]
-    seconds = summary.get("seconds", finished.get("seconds"))
-    if seconds is None and started.get("at") and record.events:
-        seconds = _number(record.events[-1].get("at")) - _number(started.get("at"))
-    return RunView(
-        run_id=record.run_id,
-        task=str(started.get("task_name") or record.header.get("task") or record.run_id),
-        goal=str(started.get("goal") or summary.get("goal") or ""),
-        status=status,
-        reason=reason,
-        policy=str(started.get("policy") or summary.get("policy") or ""),
-        screen=screen,
-        started_at=_number(started.get("at") or summary.get("started_at"), 0.0) or None,
-        seconds=_number(seconds) if seconds is not None else None,
-        steps_count=int(_number(summary.get("steps"), len(steps))),
-        input_tokens=int(_number(summary.get("input_tokens"), sum(s.input_tokens for s in steps))),
-        output_tokens=int(
-            _number(summary.get("output_tokens"), sum(s.output_tokens for s in steps))
-        ),
-        cost_usd=_number(summary.get("cost_usd"), sum(s.cost_usd for s in steps)),
-        checks=[c for c in checks if isinstance(c, dict)],
-        setup=folder.progress.setup,
-        steps=steps,
-        failing_step=failing_step(steps, status),
-        notes_before_steps=folder.progress.notes_before_steps,
-    )
 
 
 # ---- frames

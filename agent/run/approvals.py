@@ -6,12 +6,13 @@ Headless, the task file answers (`approvals:`); with a boss at the screen, a UI 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.actions import Action
 from agent.desktop.protocol import Frame
-from agent.record.events import Event, Observed
+from agent.policy.openai_cua import SafetyCheck
+from agent.record.events import ApprovalAnswered, ApprovalRequested, Event, Observed
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,39 @@ class LatestFrame:
     def handle(self, event: Event) -> None:
         if isinstance(event, Observed):
             self.frame = event.frame
+
+
+class ApprovalDesk:
+    """Where a run's questions for the boss go: the approver when a boss is there, else the
+    task file's `approvals:` answer. Both the question and the answer are logged."""
+
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        latest: LatestFrame,
+        approver: Approver | None,
+        headless_answer: bool,
+    ) -> None:
+        self._emit = emit
+        self._latest = latest
+        self._approver = approver
+        self._headless_answer = headless_answer
+
+    def ask(self, reason: str, step: int | None = None, action: Action | None = None) -> bool:
+        self._emit(ApprovalRequested(reason, step, action))
+        if self._approver is not None:
+            approved = self._approver(ApprovalRequest(reason, step, action, self._latest.frame))
+            by = "boss"
+        else:
+            approved, by = self._headless_answer, "task file"
+        self._emit(ApprovalAnswered(approved, by))
+        return approved
+
+    def approve_action(self, step: int, action: Action, reason: str) -> bool:
+        """For the runner: the guard held this action."""
+        return self.ask(reason, step, action)
+
+    def approve_safety_checks(self, checks: Sequence[SafetyCheck]) -> bool:
+        """For a computer-use model: it raised safety checks before going on."""
+        reason = "; ".join(f"{check.code}: {check.message}" for check in checks)
+        return self.ask(f"the model raised safety checks: {reason}")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.desktop.clipboard import read_clipboard
+from agent.desktop.screen import Screen
 from agent.desktop.windows import list_windows
 from agent.errors import AgentError
 from agent.perception.locator import Locator
@@ -44,16 +45,15 @@ def _read_text(path: str) -> str | None:
         return None
 
 
-def evaluate_check(
-    check: Check, environment: Mapping[str, str], locator: Locator | None = None
-) -> CheckResult:
-    """Evaluate one check; a check that cannot even be evaluated fails with the reason.
+def evaluate_check(check: Check, screen: Screen, locator: Locator | None = None) -> CheckResult:
+    """Evaluate one check on `screen` (commands run in its environment, the clipboard and the
+    windows are its own); a check that cannot even be evaluated fails with the reason.
 
     `screen_text` needs the `locator` of the screen."""
     try:
         if isinstance(check, ScreenTextCheck):
             return _screen_text(check.screen_text, locator)
-        return _evaluate(check, environment)
+        return _evaluate(check, screen)
     except AgentError as error:
         return CheckResult(_describe(check), False, str(error))
 
@@ -62,7 +62,8 @@ def _describe(check: Check) -> str:
     return next(iter(check.model_dump(exclude_none=True)), "check")
 
 
-def _evaluate(check: Check, environment: Mapping[str, str]) -> CheckResult:
+def _evaluate(check: Check, screen: Screen) -> CheckResult:
+    environment = screen.environment
     match check:
         case FileExistsCheck(file_exists=spec):
             exists = Path(spec.path).exists()
@@ -103,7 +104,7 @@ def _evaluate(check: Check, environment: Mapping[str, str]) -> CheckResult:
             detail = "" if equal else f"clipboard holds {_shorten(text)}"
             return CheckResult(f"clipboard_equals {_shorten(spec.text)}", equal, detail)
         case WindowTitleCheck(window_title=spec):
-            windows = list_windows(environment.get("DISPLAY"))
+            windows = list_windows(screen.display)
             candidates = [w for w in windows if w.active] if spec.active else windows
             regex = re.compile(spec.matches)
             found = any(regex.search(window.title) for window in candidates)

@@ -36,10 +36,17 @@ from agent.actions import (
     TypeText,
     Wait,
 )
-from agent.errors import ActionError
+from agent.errors import ActionError, UnsupportedError
 from agent.geometry import Point
 from agent.keys import parse_key_combination
-from agent.perception.locator import Target
+from agent.perception.conditions import (
+    Condition,
+    FileExists,
+    TargetAppears,
+    WindowAppears,
+    WindowGone,
+)
+from agent.perception.locator import Locator, Target
 from agent.taskfile.lines import VarValue, refuse_unknown_keys
 
 
@@ -230,6 +237,18 @@ class WaitForSpec(TargetFields):
         if self.gone and self.window is None:
             raise problem("wait_for", "gone goes with window: wait for a window to close")
         return self
+
+    def condition(self, locator: Locator | None) -> Condition:
+        """What to wait for; a target is looked for with `locator`, on the run's screen."""
+        if self.window is not None and self.gone:
+            return WindowGone(self.window)
+        if self.window is not None:
+            return WindowAppears(self.window, focused=self.focused)
+        if self.file is not None:
+            return FileExists(self.file)
+        if locator is None:
+            raise UnsupportedError("wait_for a target needs a screen to look at")
+        return TargetAppears(self.target(), locator)
 
 
 class LaunchSpec(TaskModel):

@@ -27,9 +27,9 @@ def accessible_apps(
     stop = StopToken()
     # Mousepad first, so galculator is on top where the test clicks it.
     launcher.launch("mousepad")
-    wait_for(WindowAppears("Mousepad", focused=False), 20, stop, virtual_display.display)
+    wait_for(WindowAppears("Mousepad", focused=False), 20, stop, virtual_display.screen)
     launcher.launch("galculator")
-    wait_for(WindowAppears("^galculator$"), 20, stop, virtual_display.display)
+    wait_for(WindowAppears("^galculator$"), 20, stop, virtual_display.screen)
     return app_environment
 
 
@@ -112,7 +112,7 @@ def test_text_widgets_give_their_text_up_to_a_limit(
     content = "".join(f"line {number}: the quick brown fox\n" for number in range(40))
     document.write_text(content, encoding="utf-8")
     launcher.launch(["mousepad", str(document)])
-    wait_for(WindowAppears("long.txt"), 20, StopToken(), virtual_display.display)
+    wait_for(WindowAppears("long.txt"), 20, StopToken(), virtual_display.screen)
     with AccessibilityReader(app_environment) as reader:
         elements = snapshot_until(reader, {"mousepad"})
     texts = [e.text for e in elements if e.app == "mousepad" and e.role == "text"]
@@ -128,7 +128,7 @@ def test_a_password_is_never_read(
     secret = "hunter2-secret"
     answer = Path(app_environment["HOME"]) / "answer.txt"
     launcher.launch(["sh", "-c", f"zenity --password --title=Login > {answer}"])
-    wait_for(WindowAppears("^Login$"), 20, StopToken(), virtual_display.display)
+    wait_for(WindowAppears("^Login$"), 20, StopToken(), virtual_display.screen)
     with AccessibilityReader(app_environment) as reader:
         before = snapshot_until(reader, {"zenity"})
         assert [e for e in before if e.role == "password text"]

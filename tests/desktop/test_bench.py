@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, environment_without_display, left_behind, run_shain
+from tests.helpers import REPO, environment_without_display, left_behind, run_shain, run_task
 from tests.model_server import ModelServer, Request, chat_tool_call
 
 pytestmark = pytest.mark.desktop
@@ -22,15 +22,8 @@ BENCH = REPO / "tasks" / "bench"
 
 
 def _run(task_text: str, tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
-    task = tmp_path / "task.yaml"
-    task.write_text(task_text, encoding="utf-8")
-    environment = environment_without_display()
-    result = run_shain(
-        "run", str(task), "--virtual-display", "--json", "--runs-dir", str(tmp_path / "runs"),
-        "--workdir", str(tmp_path / "work"), *extra, env=environment,
-    )  # fmt: skip
-    assert not left_behind(environment)
-    return result.returncode, json.loads(result.stdout) if result.stdout.strip() else {}
+    run = run_task(task_text, tmp_path, *extra)
+    return run.code, run.result
 
 
 SETUP_TASK = """\

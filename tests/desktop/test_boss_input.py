@@ -31,7 +31,7 @@ pytestmark = pytest.mark.desktop
 
 @pytest.fixture(scope="module")
 def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
-    with LocalDesktop() as opened:
+    with LocalDesktop(virtual_display.screen) as opened:
         yield opened
 
 
@@ -53,7 +53,7 @@ def _eventually(condition: Callable[[], bool], seconds: float = 2.0) -> bool:
 
 def _open_xterm(launcher: AppLauncher, title: str) -> None:
     launcher.launch(["xterm", "-geometry", "80x24+0+0", "-T", title, "-e", "cat"])
-    wait_for(WindowAppears(title), 20, StopToken())
+    wait_for(WindowAppears(title), 20, StopToken(), launcher.screen)
 
 
 def _pynput_threads() -> set[threading.Thread]:
@@ -71,7 +71,10 @@ def test_the_hotkey_stops_long_typing_at_once(
         sent.append(time.monotonic())
         _boss(virtual_display, "key", "ctrl+alt+Escape")
 
-    with key_presses(virtual_display.display) as presses, BossWatcher(stop, injection=window):
+    with (
+        key_presses(virtual_display.display) as presses,
+        BossWatcher(stop, virtual_display.screen, injection=window),
+    ):
         pressing = threading.Thread(target=boss)
         pressing.start()
         with pytest.raises(Stopped, match=r"hotkey ctrl\+alt\+escape"):
@@ -90,7 +93,7 @@ def test_the_boss_pauses_the_agent_and_the_agent_does_not(
 ) -> None:
     _open_xterm(launcher, "boss-takeover")
     stop, window, seen = StopToken(), desktop.injection, []
-    with BossWatcher(stop, injection=window, on_boss_input=seen.append):
+    with BossWatcher(stop, virtual_display.screen, injection=window, on_boss_input=seen.append):
         drag = Drag((Point(120, 120), Point(200, 140), Point(260, 160)))
         for action in (
             Move(300, 200),
@@ -143,7 +146,9 @@ def test_the_boss_pauses_the_agent_and_the_agent_does_not(
 
 def test_a_configured_hotkey_replaces_the_default(virtual_display: VirtualDisplay) -> None:
     stop = StopToken()
-    with BossWatcher(stop, hotkey="Control+Shift+Q", pause_on_boss_input=False) as watcher:
+    with BossWatcher(
+        stop, virtual_display.screen, hotkey="Control+Shift+Q", pause_on_boss_input=False
+    ) as watcher:
         assert watcher.hotkey == "ctrl+shift+q"
         _boss(virtual_display, "key", "ctrl+alt+Escape")
         time.sleep(0.3)
@@ -155,7 +160,7 @@ def test_a_configured_hotkey_replaces_the_default(virtual_display: VirtualDispla
 
 def test_watching_ends_with_no_thread_left(virtual_display: VirtualDisplay) -> None:
     before = _pynput_threads()
-    watcher = BossWatcher(StopToken()).start()
+    watcher = BossWatcher(StopToken(), virtual_display.screen).start()
     assert watcher.watching and len(_pynput_threads() - before) == 2
     started = time.monotonic()
     watcher.stop_watching()

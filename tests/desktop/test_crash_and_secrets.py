@@ -13,6 +13,7 @@ import pytest
 
 from agent.record.log import read_run
 from tests.helpers import REPO, environment_without_display, left_behind, run_shain
+from tests.run_json import read_run_json
 
 pytestmark = pytest.mark.desktop
 
@@ -106,7 +107,7 @@ def test_a_killed_run_reads_back_up_to_its_last_step(tmp_path: Path) -> None:
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
 
-    record = read_run(events_file.parent)
+    record = read_run_json(events_file.parent)
     assert record.status == "incomplete" and record.summary is None
     executed = record.events_of("action_executed")
     assert len(executed) >= 5

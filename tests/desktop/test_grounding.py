@@ -25,24 +25,24 @@ pytestmark = pytest.mark.desktop
 
 
 def test_stubs_and_the_accessibility_locator_on_galculator_and_mousepad(
-    launcher: AppLauncher, app_environment: dict[str, str], tmp_path: Path
+    launcher: AppLauncher, tmp_path: Path
 ) -> None:
-    display = app_environment["DISPLAY"]
+    screen = launcher.screen
     stop = StopToken()
     note = tmp_path / "note.txt"
     note.write_text("The quarterly figures are in.\n", encoding="utf-8")
     launcher.launch(["mousepad", str(note)])
-    wait_for(WindowAppears("note.txt", focused=False), 20, stop, display)
+    wait_for(WindowAppears("note.txt", focused=False), 20, stop, screen)
     launcher.launch("galculator")
-    wait_for(WindowAppears("^galculator$"), 20, stop, display)
-    elements = ScreenElements(app_environment)
+    wait_for(WindowAppears("^galculator$"), 20, stop, screen)
+    elements = ScreenElements(screen)
     try:
         for _ in range(50):  # apps publish their tree a moment after their window shows
             samples = samples_from(elements())
             if {s.app for s in samples} >= {"galculator", "mousepad"}:
                 break
             stop.sleep(0.1)
-        with LocalDesktop(display=display) as desktop:
+        with LocalDesktop(screen) as desktop:
             frame = desktop.capture()
         present = [s for s in samples if s.box is not None]
         assert len(present) >= 25, [s.instruction for s in samples]

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.desktop
 
 @pytest.fixture(scope="module")
 def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
-    with LocalDesktop() as opened:
+    with LocalDesktop(virtual_display.screen) as opened:
         yield opened
 
 
@@ -49,7 +49,7 @@ def xlib_display(virtual_display: VirtualDisplay) -> Iterator[Any]:
 def _open_mousepad(launcher: AppLauncher, path: Path, text: str = "") -> None:
     path.write_text(text, encoding="utf-8")
     launcher.launch(["mousepad", str(path)])
-    wait_for(WindowAppears(f"{path.name} - Mousepad"), 20, StopToken())
+    wait_for(WindowAppears(f"{path.name} - Mousepad"), 20, StopToken(), launcher.screen)
 
 
 def _save_and_read(desktop: LocalDesktop, path: Path, before: float) -> str:
@@ -113,7 +113,7 @@ def test_typed_parentheses_reach_an_app_that_reads_the_main_keyboard(
     # galculator ignores "(" sent on Xvfb's extra parenleft key (keycode 187): the expression
     # came out as 2*4 = 8 ... or 10. Typed on the main keyboard's shift+9 it is 14.
     launcher.launch("galculator")
-    wait_for(WindowAppears("^galculator$"), 20, StopToken(), app_environment["DISPLAY"])
+    wait_for(WindowAppears("^galculator$"), 20, StopToken(), launcher.screen)
     desktop.execute(KeyPress(("escape",)), StopToken())
     for part in ("2*", "(", "3+", "4", ")", "="):  # galculator drops a key repeated fast
         desktop.execute(TypeText(part), StopToken())
@@ -225,9 +225,9 @@ def test_wait_for_a_file_and_a_window(launcher: AppLauncher, tmp_path: Path) -> 
     threading.Timer(0.3, target.write_text, args=("x",)).start()
     assert 0.2 < wait_for(FileExists(str(target)), 5, StopToken()) < 3
     launcher.launch(["xterm", "-title", "waited-for-window"])
-    wait_for(WindowAppears("waited-for"), 20, StopToken())
+    wait_for(WindowAppears("waited-for"), 20, StopToken(), launcher.screen)
     with pytest.raises(Exception, match=r"waited 0.3s for a window titled /nothing-like-this/"):
-        wait_for(WindowAppears("nothing-like-this"), 0.3, StopToken())
+        wait_for(WindowAppears("nothing-like-this"), 0.3, StopToken(), launcher.screen)
 
 
 def test_a_chosen_monitor_is_captured_and_addressed_on_its_own(
@@ -244,7 +244,7 @@ def test_a_chosen_monitor_is_captured_and_addressed_on_its_own(
     xrandr("--setmonitor", "shain-left", "960/254x1080/286+0+0", "screen")
     xrandr("--setmonitor", "shain-right", "960/254x1080/286+960+0", "none")
     try:
-        with LocalDesktop(monitor=2) as right:
+        with LocalDesktop(virtual_display.screen, monitor=2) as right:
             assert right.size == Size(960, 1080)
             assert right.capture().pixels.shape == (1080, 960, 4)
             right.execute(Move(10, 20), StopToken())
@@ -256,7 +256,7 @@ def test_a_chosen_monitor_is_captured_and_addressed_on_its_own(
             with pytest.raises(ActionError, match="outside the 960x1080 screen"):
                 right.execute(Click(960, 20), StopToken())
         with pytest.raises(Exception, match="no monitor 3: this screen has monitors 1 to 2"):
-            LocalDesktop(monitor=3)
+            LocalDesktop(virtual_display.screen, monitor=3)
     finally:
         xrandr("--delmonitor", "shain-left")
         xrandr("--delmonitor", "shain-right")
@@ -286,7 +286,7 @@ def test_shains_own_windows_are_masked_and_never_clicked(
     from agent.geometry import Box
 
     launcher.launch(["xterm", "-geometry", "80x24+0+0", "-title", "under-shain"])
-    wait_for(WindowAppears("under-shain"), 20, StopToken())
+    wait_for(WindowAppears("under-shain"), 20, StopToken(), launcher.screen)
     box = Box(40, 40, 200, 120)  # as if Shain's progress window sat over the terminal
     before = desktop.capture().pixels[
         box.top : box.top + box.height, box.left : box.left + box.width

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import environment_without_display, left_behind, run_shain
+from tests.helpers import run_task
 
 pytestmark = pytest.mark.desktop
 
@@ -47,18 +46,9 @@ checks:
 
 
 def _run(tmp_path: Path, task_text: str, *extra: str) -> tuple[int, dict[str, Any], float]:
-    task = tmp_path / "task.yaml"
-    task.write_text(task_text, encoding="utf-8")
-    environment = environment_without_display()
-    started = time.monotonic()
-    result = run_shain(
-        "run", str(task), "--virtual-display", "--json", "--runs-dir", str(tmp_path / "runs"),
-        "--workdir", str(tmp_path / "work"), *extra, env=environment,
-    )  # fmt: skip
-    seconds = time.monotonic() - started
-    assert not left_behind(environment)
-    assert result.stdout.strip(), result.stderr
-    return result.returncode, json.loads(result.stdout), seconds
+    run = run_task(task_text, tmp_path, *extra)
+    assert run.result, run.stderr
+    return run.code, run.result, run.seconds
 
 
 @pytest.mark.parametrize("attempt", range(3))

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent.record.log import read_run
-from tests.helpers import REPO, environment_without_display, run_shain
+from tests.helpers import REPO, run_task
 from tests.model_server import (
     ModelServer,
     Reply,
@@ -26,6 +25,7 @@ from tests.model_server import (
     responses_computer_call,
     responses_message,
 )
+from tests.run_json import read_run_json
 
 pytestmark = pytest.mark.desktop
 
@@ -127,10 +127,7 @@ CONFIG = '[profiles.uitars10]\npolicy = "ui-tars"\ncoordinates = "relative"\n'
 
 def _environment(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "config.toml").write_text(CONFIG)
-    environment = environment_without_display()
-    environment["OPENAI_API_KEY"] = "sk-test-policies"
-    environment["SHAIN_CONFIG"] = str(tmp_path / "config.toml")
-    return environment
+    return {"OPENAI_API_KEY": "sk-test-policies", "SHAIN_CONFIG": str(tmp_path / "config.toml")}
 
 
 def _task(tmp_path: Path, button: tuple[int, int], steps: str = "") -> Path:
@@ -143,21 +140,12 @@ def _task(tmp_path: Path, button: tuple[int, int], steps: str = "") -> Path:
 
 def _run(task: Path, tmp_path: Path, workdir: str, *arguments: str) -> dict[str, Any]:
     """`shain run` on a virtual screen; the JSON result (asserting exit 0)."""
-    result = run_shain(
-        "run",
-        str(task),
-        "--virtual-display",
-        "--json",
-        *arguments,
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--workdir",
-        str(tmp_path / workdir),
-        env=_environment(tmp_path),
-    )
-    data: dict[str, Any] = json.loads(result.stdout) if result.stdout.strip() else {}
-    assert result.returncode == 0, (data, result.stderr)
-    return data
+    run = run_task(
+        task, tmp_path, *arguments, env=_environment(tmp_path), workdir=workdir,
+        leaves_nothing=False,
+    )  # fmt: skip
+    assert run.code == 0, (run.result, run.stderr)
+    return run.result
 
 
 def _events(workdir: Path) -> list[dict[str, Any]]:
@@ -200,7 +188,7 @@ def test_policy_clicks_a_small_target_and_types(case: str, tmp_path: Path) -> No
     assert abs(clicks[0]["x"] - button[0]) <= tolerance
     assert abs(clicks[0]["y"] - button[1]) <= tolerance
     assert [e["text"] for e in events if e["event"] == "entry"] == [GREETING]
-    assert read_run(Path(str(data["run_folder"]))).events_of("reply_rejected") == []
+    assert read_run_json(Path(str(data["run_folder"]))).events_of("reply_rejected") == []
 
 
 def test_a_recorded_run_replays_without_a_model(tmp_path: Path) -> None:
@@ -219,7 +207,7 @@ def test_a_recorded_run_replays_without_a_model(tmp_path: Path) -> None:
     # The recorded run's own last decision (done, with its summary) ends the replay too.
     assert data["reason"].startswith("pressed the button and typed the greeting")
     assert [e["text"] for e in _events(tmp_path / "second") if e["event"] == "entry"] == [GREETING]
-    record = read_run(Path(data["run_folder"]))
+    record = read_run_json(Path(data["run_folder"]))
     assert record.events_of("run_started")[0]["policy"].startswith("replay")
     thoughts = [event["thought"] for event in record.events_of("decided")]
     assert [thought.split(":")[0] for thought in thoughts] == [f"replay {n}/5" for n in range(1, 6)]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.record.log import read_run
-from tests.helpers import environment_without_display, run_shain
+from tests.helpers import run_shain, run_task
 from tests.model_server import (
     Hang,
     ModelServer,
@@ -20,6 +19,7 @@ from tests.model_server import (
     responses_computer_call,
     responses_message,
 )
+from tests.run_json import read_run_json
 
 pytestmark = pytest.mark.desktop
 
@@ -41,31 +41,11 @@ def server() -> Iterator[ModelServer]:
 def _run(
     tmp_path: Path, base_url: str, *extra: str, config: str = "", task_text: str = TASK
 ) -> tuple[int, dict[str, object], str]:
-    task = tmp_path / "task.yaml"
-    task.write_text(task_text)
     (tmp_path / "config.toml").write_text(config)
-    environment = environment_without_display()
-    environment.update(OPENAI_API_KEY=API_KEY, SHAIN_CONFIG=str(tmp_path / "config.toml"))
-    result = run_shain(
-        "run",
-        str(task),
-        "--virtual-display",
-        "--json",
-        "--policy",
-        "openai-chat",
-        "--model",
-        "test-model",
-        "--base-url",
-        base_url,
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--workdir",
-        str(tmp_path / "work"),
-        *extra,
-        env=environment,
-    )
-    data = json.loads(result.stdout) if result.stdout.strip() else {}
-    return result.returncode, data, result.stderr
+    environment = {"OPENAI_API_KEY": API_KEY, "SHAIN_CONFIG": str(tmp_path / "config.toml")}
+    model = ("--policy", "openai-chat", "--model", "test-model", "--base-url", base_url)
+    run = run_task(task_text, tmp_path, *model, *extra, env=environment, leaves_nothing=False)
+    return run.code, run.result, run.stderr
 
 
 def _folder(data: dict[str, object]) -> Path:
@@ -88,7 +68,7 @@ def test_two_429s_then_success(server: ModelServer, tmp_path: Path) -> None:
     )
     code, data, stderr = _run(tmp_path, server.base_url)
     assert code == 0, (data, stderr)
-    record = read_run(_folder(data))
+    record = read_run_json(_folder(data))
     retries = record.events_of("model_retried")
     assert [event["attempt"] for event in retries] == [1, 2]
     assert all("HTTP 429" in event["reason"] and event["wait_seconds"] == 0.2 for event in retries)
@@ -110,7 +90,7 @@ def test_a_500_and_a_request_that_hangs_are_retried(server: ModelServer, tmp_pat
     config = '[profiles.quick]\npolicy = "openai-chat"\ntimeout_seconds = 0.7\n'
     code, data, stderr = _run(tmp_path, server.base_url, "--profile", "quick", config=config)
     assert code == 0, (data, stderr)
-    reasons = [event["reason"] for event in read_run(_folder(data)).events_of("model_retried")]
+    reasons = [event["reason"] for event in read_run_json(_folder(data)).events_of("model_retried")]
     assert len(reasons) == 2
     assert "HTTP 500" in reasons[0] and "no answer within 0.7s" in reasons[1]
 
@@ -127,7 +107,7 @@ def test_three_malformed_replies_end_the_run_and_nothing_runs(
     assert code == 1, (data, stderr)
     assert "3 unusable model replies in a row" in str(data["reason"])
     assert "outside the 1280x720 screenshot" in str(data["reason"])
-    record = read_run(_folder(data))
+    record = read_run_json(_folder(data))
     rejected = record.events_of("reply_rejected")
     assert len(rejected) == 3
     assert "not valid JSON" in rejected[0]["error"] and "'clik'" in rejected[1]["error"]
@@ -157,7 +137,7 @@ def test_the_same_action_with_no_change_three_times_is_stuck(
     code, data, _ = _run(tmp_path, server.base_url)
     assert code == 1
     assert "repeated 3 times with no change on the screen" in str(data["reason"])
-    assert len(read_run(_folder(data)).events_of("action_executed")) == 3
+    assert len(read_run_json(_folder(data)).events_of("action_executed")) == 3
 
 
 def test_a_cost_budget_ends_the_run_with_exit_3_saying_which(
@@ -198,7 +178,7 @@ def test_safety_checks_are_answered_by_the_task_file(
     )
     task = TASK if answer == "deny" else TASK + "approvals: approve\n"
     code, data, _ = _run(tmp_path, server.base_url, "--policy", "openai-cua", task_text=task)
-    record = read_run(_folder(data))
+    record = read_run_json(_folder(data))
     (asked,) = record.events_of("approval_requested")
     (answered,) = record.events_of("approval_answered")
     assert "malicious_instructions" in asked["reason"]

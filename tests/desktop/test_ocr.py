@@ -28,7 +28,7 @@ CELL_WIDTH = 6  # xterm's default font, "fixed" 6x13
 
 @pytest.fixture(scope="module")
 def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
-    with LocalDesktop() as opened:
+    with LocalDesktop(virtual_display.screen) as opened:
         yield opened
 
 
@@ -61,7 +61,7 @@ def test_finds_a_sentence_typed_into_xterm(
     desktop: LocalDesktop, launcher: AppLauncher, app_environment: dict[str, str]
 ) -> None:
     launcher.launch(["xterm", "-T", TITLE, "-geometry", "80x24+260+170"])
-    wait_for(WindowAppears(TITLE), 20, StopToken())
+    wait_for(WindowAppears(TITLE), 20, StopToken(), launcher.screen)
     subprocess.run(
         ["xdotool", "type", "--delay", "10", f"echo {SENTENCE}\n"],
         env=app_environment,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.record.log import read_run
-from tests.helpers import REPO, environment_without_display, left_behind, run_shain
+from tests.helpers import REPO, environment_without_display, run_shain, run_task
 
 pytestmark = pytest.mark.desktop
 
@@ -19,23 +19,8 @@ EXAMPLES = sorted((REPO / "tasks" / "examples").glob("*.yaml"))
 
 
 def _run(task: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[str, object], str]:
-    environment = environment_without_display()
-    result = run_shain(
-        "run",
-        str(task),
-        "--virtual-display",
-        "--json",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        "--workdir",
-        str(tmp_path / "work"),
-        *extra,
-        env=environment,
-    )
-    left = left_behind(environment)
-    assert not left, f"processes of the run still alive after it ended: {left}"
-    data = json.loads(result.stdout) if result.stdout.strip() else {}
-    return result.returncode, data, result.stderr
+    run = run_task(task, tmp_path, *extra)
+    return run.code, run.result, run.stderr
 
 
 def test_there_are_at_least_three_examples() -> None:

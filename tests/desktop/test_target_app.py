@@ -26,7 +26,7 @@ TARGET_APP = Path(__file__).resolve().parent.parent / "apps" / "target_app.py"
 
 @pytest.fixture(scope="module")
 def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
-    with LocalDesktop() as opened:
+    with LocalDesktop(virtual_display.screen) as opened:
         yield opened
 
 

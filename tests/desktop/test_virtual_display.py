@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from agent.desktop import virtual_display
+from agent.desktop.accessibility_bus import bus_address
 from agent.desktop.apps import AppLauncher
+from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size
-from agent.perception.atspi import bus_address, snapshot
+from agent.perception.atspi import snapshot
 from tests.helpers import MARKER, environment_without_display, left_behind, living_processes
 
 pytestmark = pytest.mark.desktop
@@ -276,7 +278,7 @@ def marked(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def test_accessibility_bus_serves_apps_and_leaves_nothing(marked: dict[str, str]) -> None:
-    apps = AppLauncher({})
+    apps = AppLauncher(Screen(None))
     try:
         with VirtualDisplay(SMALL, accessibility=True) as vd:
             inherited = {**os.environ, "NO_AT_BRIDGE": "1", "AT_SPI_BUS_ADDRESS": "unix:path=/x"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from agent.desktop.apps import AppLauncher
+from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import WindowInfo, list_windows, window_stack
 from agent.perception.atspi import Element, snapshot
@@ -26,9 +27,13 @@ KEYS = {"push button", "toggle button"}  # galculator's keys are toggle buttons
 
 @dataclass(frozen=True)
 class TwoApps:
-    environment: dict[str, str]
+    screen: Screen
     mousepad: WindowInfo
     galculator: WindowInfo
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return dict(self.screen.environment)
 
     def run(self, *command: str) -> None:
         subprocess.run(command, env=self.environment, check=True, timeout=10)
@@ -47,18 +52,16 @@ class TwoApps:
 
 
 @pytest.fixture
-def two_apps(
-    virtual_display: VirtualDisplay, launcher: AppLauncher, app_environment: dict[str, str]
-) -> TwoApps:
+def two_apps(virtual_display: VirtualDisplay, launcher: AppLauncher) -> TwoApps:
     """Mousepad and, over it, galculator, both in the accessibility tree."""
     stop = StopToken()
     launcher.launch("mousepad")
-    wait_for(WindowAppears("Mousepad", focused=False), 20, stop, virtual_display.display)
+    wait_for(WindowAppears("Mousepad", focused=False), 20, stop, virtual_display.screen)
     launcher.launch("galculator")
-    wait_for(WindowAppears("^galculator$"), 20, stop, virtual_display.display)
+    wait_for(WindowAppears("^galculator$"), 20, stop, virtual_display.screen)
     windows = {w.title: w for w in list_windows(virtual_display.display)}
     mousepad = next(w for title, w in windows.items() if title.endswith("Mousepad"))
-    apps = TwoApps(app_environment, mousepad, windows["galculator"])
+    apps = TwoApps(launcher.screen, mousepad, windows["galculator"])
     registered = until(apps, lambda seen: list({"mousepad", "galculator"} - {e.app for e in seen}))
     assert {"mousepad", "galculator"} <= {e.app for e in registered}
     return apps
@@ -69,7 +72,7 @@ def until(apps: TwoApps, problems: Callable[[list[Element]], list[str]]) -> list
     a moment after being told to), or as they are after 5 s."""
     deadline = time.monotonic() + 5
     while True:
-        seen = visible_elements(apps.environment)
+        seen = visible_elements(apps.screen)
         if not problems(seen) or time.monotonic() > deadline:
             return seen
         time.sleep(0.05)
@@ -184,9 +187,7 @@ def test_window_boxes_match_the_accessibility_tree(two_apps: TwoApps) -> None:
 def test_timings(two_apps: TwoApps) -> None:
     display = two_apps.environment["DISPLAY"]
     timings = {
-        "visible elements (snapshot + stack + filter)": lambda: visible_elements(
-            two_apps.environment
-        ),
+        "visible elements (snapshot + stack + filter)": lambda: visible_elements(two_apps.screen),
         "AT-SPI snapshot": lambda: snapshot(two_apps.environment),
         "window stack": lambda: window_stack(display),
     }

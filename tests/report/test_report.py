@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from agent.record.log import RunRecord, read_run
 from agent.report.writer import render_report, write_report
 from tests.helpers import ARTIFACTS, environment_without_display, run_shain
 from tests.model_server import ModelServer, chat_tool_call
+from tests.run_json import RunJson, read_run_json
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -153,18 +153,18 @@ class Opened:
         )
 
 
-def _steps(record: RunRecord) -> list[int]:
+def _steps(record: RunJson) -> list[int]:
     return sorted({event["step"] for event in record.events_of("step_started")})
 
 
-def _decided(record: RunRecord, step: int) -> dict[str, Any]:
+def _decided(record: RunJson, step: int) -> dict[str, Any]:
     (event,) = [e for e in record.events_of("decided") if e["step"] == step]
     action: dict[str, Any] = event["actions"][0]
     return action
 
 
 def test_a_model_run_with_a_rejected_reply_and_a_failed_check(browser: Any, model_run: Path):
-    record = read_run(model_run)
+    record = read_run_json(model_run)
     assert record.status == "failed"
     assert [e["step"] for e in record.events_of("reply_rejected")] == [2]
     report = write_report(model_run)
@@ -278,7 +278,7 @@ def test_a_step_whose_frame_is_missing_still_gets_a_card(model_run: Path, tmp_pa
 def test_a_scripted_run_that_succeeds(browser: Any, tmp_path: Path):
     task = (Path(__file__).parents[2] / "tasks/examples/mousepad-note.yaml").read_text()
     folder = _shain(tmp_path, task)
-    record = read_run(folder)
+    record = read_run_json(folder)
     assert record.status == "success"
     opened = Opened(browser, write_report(folder, tmp_path / "out" / "mousepad.html"))
     page = opened.page
@@ -299,7 +299,7 @@ def test_a_run_that_fails_in_setup_has_no_step_cards(browser: Any, tmp_path: Pat
         'steps:\n  - type: "never"\n'
     )
     folder = _shain(tmp_path, task)
-    assert read_run(folder).status == "environment_error"
+    assert read_run_json(folder).status == "environment_error"
     opened = Opened(browser, write_report(folder))
     page = opened.page
     assert page.locator("section.step").count() == 0
@@ -323,7 +323,7 @@ def test_a_200_step_run_is_small_and_opens_fast(browser: Any, tmp_path: Path):
         "budget: {max_steps: 250, max_seconds: 300}",
     ]
     folder = _shain(tmp_path, "\n".join(lines) + "\n")
-    record = read_run(folder)
+    record = read_run_json(folder)
     assert record.status == "success" and len(_steps(record)) == 201
     started = time.perf_counter()
     report = write_report(folder)

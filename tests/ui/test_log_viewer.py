@@ -16,16 +16,20 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from agent.actions import Click
 from agent.geometry import Point
+from agent.record.events import ActionFailed, Decided, ReplyRejected, StepStarted
+from agent.record.status import RunStatus
 from agent.record.steps import FAILED, REJECTED, StepFolder
 from agent.report.overlays import Marker
+from tests.fixtures.runs.make_run import fixture_folder
 from tests.helpers import ARTIFACTS
 from tests.ui.conftest import BUTTON, CLICK, RealRuns
 from ui.log_viewer import build_window, main
 from ui.log_viewer.overlay_painter import render_annotated
 from ui.log_viewer.run_view import RunView
 from ui.log_viewer.runs_model import STATUS_ROLE
-from ui.log_viewer.style import MARKER_COLOUR
+from ui.log_viewer.style import MARKER_COLOUR, NEUTRAL, RUN_STATUS_COLOURS, STATUS_COLOURS
 from ui.log_viewer.tail import EventTail
 from ui.log_viewer.window import LogViewerWindow
 
@@ -96,11 +100,11 @@ def test_steps_fold_statuses_from_events() -> None:
     folder = StepFolder()
     added, _ = folder.feed(
         [
-            {"kind": "step_started", "step": 1, "at": 1.0},
-            {"kind": "reply_rejected", "step": 1, "error": "not JSON", "decide_seconds": 0.1},
-            {"kind": "step_started", "step": 2, "at": 2.0},
-            {"kind": "decided", "step": 2, "actions": [{"kind": "click", "x": 5, "y": 6}]},
-            {"kind": "action_failed", "step": 2, "error": "no pointer", "at": 2.5},
+            StepStarted(1, at=1.0),
+            ReplyRejected(1, "not JSON", 0.1, at=1.1),
+            StepStarted(2, at=2.0),
+            Decided(2, (Click(5, 6),), "", 0.2, at=2.2),
+            ActionFailed(2, Click(5, 6), "no pointer", at=2.5),
         ]
     )
     assert added == 2
@@ -346,3 +350,25 @@ def test_main_opens_the_run_and_returns_when_the_window_closes(
     QTimer.singleShot(300, look_and_close)
     assert main(folder, real_runs.runs_dir) == 0
     assert seen == ["overlay-shapes"]
+
+
+def test_every_run_status_has_a_colour_of_its_own() -> None:
+    assert set(RUN_STATUS_COLOURS) == set(RunStatus)
+    assert {STATUS_COLOURS[status] for status in RunStatus} <= set(RUN_STATUS_COLOURS.values())
+    crashed = STATUS_COLOURS[RunStatus.CRASHED]
+    assert crashed != NEUTRAL and crashed != STATUS_COLOURS[RunStatus.FAILED]
+
+
+def test_a_logged_run_shows_its_problems(qtbot: QtBot) -> None:
+    folder = fixture_folder()
+    window = _window(qtbot, folder, folder.parent)
+    view = window.run_view
+    assert view.pill.text() == "failed" and not view.following
+    assert view.counts.text() == "12 steps, 4 with problems"
+    view.only_problems.setChecked(True)
+    kept = [view.filter.index(row, 0).data() for row in range(view.filter.rowCount())]
+    assert kept == ["6", "7", "8", "11"]
+    assert view.current_step().number == 6  # type: ignore[union-attr]
+    assert "not valid JSON" in view.detail.problems.toPlainText()
+    view.select_row(1)
+    assert "not approved: typing 'sudo'" in view.detail.problems.toPlainText()

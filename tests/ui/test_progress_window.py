@@ -3,6 +3,7 @@ step list, the budget bars, the buttons' callbacks and the status line."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,10 @@ from agent.record.events import (
     RunStarted,
     StepStarted,
 )
+from agent.record.log import read_run
+from agent.record.status import RunStatus
 from agent.taskfile.task import Budget
+from tests.fixtures.runs.make_run import fixture_folder
 from tests.helpers import ARTIFACTS
 from ui.log_viewer.style import MARKER_COLOUR
 from ui.tray.progress_model import ACTIONS_ROLE, THOUGHT_ROLE, StepListModel, frame_image
@@ -184,7 +188,7 @@ def test_a_run_from_start_to_finish(window: ProgressWindow, calls: Calls, tmp_pa
     assert calls.names == ["pause", "resume", "stop"]
     assert window.status.text() == "Stopping…"
 
-    window.on_event(RunFinished("stopped", 3, "stopped by the boss", 2, 23.0, at=T0 + 23))
+    window.on_event(RunFinished(RunStatus.STOPPED, 3, "stopped by the boss", 2, 23.0, at=T0 + 23))
     assert window.status.text() == "Stopped: stopped by the boss"
     assert window.pill.text() == "stopped" and not window.pill.isHidden()
     assert not window.pause_button.isEnabled() and not window.stop_button.isEnabled()
@@ -193,7 +197,7 @@ def test_a_run_from_start_to_finish(window: ProgressWindow, calls: Calls, tmp_pa
 def test_done_and_a_new_run_starts_afresh(window: ProgressWindow) -> None:
     window.on_event(_started())
     _feed(window, _step(1, Frame(_pixels(), 1.0), "Type.", TypeText("x")))
-    window.on_event(RunFinished("success", 0, "all checks hold", 1, 3.0, at=T0 + 3))
+    window.on_event(RunFinished(RunStatus.SUCCESS, 0, "all checks hold", 1, 3.0, at=T0 + 3))
     assert window.status.text() == "Done: all checks hold"
     window.on_event(_started())
     assert window.model.rowCount() == 0
@@ -254,3 +258,34 @@ def test_the_step_list_follows_the_newest_step(qtbot: QtBot, window: ProgressWin
     assert window.steps.viewport().rect().intersects(window.steps.visualRect(last))
     assert window.step_bar.bar.value() == 10  # 30 steps of a 10-step budget: a full bar
     assert window.step_bar.bar.property("level") == "over"
+
+
+def test_a_logged_run_folds_as_it_did_live(window: ProgressWindow) -> None:
+    """The window folds live events (with frames) and a run read back from its log (without)
+    the same way: there is one fold."""
+    events = read_run(fixture_folder()).events
+    frame = Frame(_pixels(), 1.0)
+    live = [
+        dataclasses.replace(event, frame=frame) if isinstance(event, Observed) else event
+        for event in events
+    ]
+    window.set_budget(Budget(max_steps=20, max_seconds=120))
+    _feed(window, live)
+    shown = [(row.number, row.status, row.action_text, row.seconds) for row in window.model.rows]
+    read_back = StepListModel()
+    for event in events:
+        read_back.on_event(event)
+    assert [(row.number, row.status, row.action_text, row.seconds) for row in read_back.rows] == (
+        shown
+    )
+    statuses = [row.status for row in window.model.rows]
+    assert statuses == ["ok"] * 5 + ["rejected"] * 3 + ["ok", "ok", "failed", "ok"]
+    assert window.model.index(6).data(ACTIONS_ROLE) == (
+        "type 'sudo true' (9 chars) — not approved: typing 'sudo': runs a command with more rights"
+    )
+    assert window.model.index(7).data(ACTIONS_ROLE) == (
+        "key super+l — refused: super+l locks the screen"
+    )
+    assert window.step_bar.text.text() == "12 of 20"
+    assert window.status.text().startswith("Ended: scripted step 7 failed")
+    assert window.pill.text() == "failed"

@@ -12,6 +12,7 @@ from agent.record.events import (
     RunStarted,
     StepStarted,
 )
+from agent.record.status import RunStatus
 from ui.tray.state import TrayState, TrayStatus
 
 
@@ -20,7 +21,7 @@ def _started(name: str = "save-note") -> RunStarted:
 
 
 def _finished(status: str, reason: str = "done") -> RunFinished:
-    return RunFinished(status, 0 if status == "success" else 1, reason, 3, 1.5)
+    return RunFinished(RunStatus(status), 0 if status == "success" else 1, reason, 3, 1.5)
 
 
 def _state(status: TrayStatus) -> TrayState:

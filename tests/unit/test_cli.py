@@ -11,6 +11,7 @@ import pytest
 from agent.actions import Click
 from agent.record.events import ActionExecuted, CheckEvaluated, RunFinished, StepStarted
 from agent.record.log import RunLog
+from agent.record.status import RunStatus
 from tests.helpers import environment_without_display, run_shain
 
 SCRIPTED_TASK = """\
@@ -188,7 +189,9 @@ def test_runs_and_show_of_a_logged_run(tmp_path: Path) -> None:
     log.handle(StepStarted(1))
     log.handle(ActionExecuted(1, Click(400, 300), 0.012, 0.25, True, True))
     log.handle(CheckEvaluated("file note.txt exists", True, ""))
-    log.handle(RunFinished("success", 0, "all 1 scripted steps done; 1 checks hold", 2, 3.25))
+    log.handle(
+        RunFinished(RunStatus.SUCCESS, 0, "all 1 scripted steps done; 1 checks hold", 2, 3.25)
+    )
     log.close()
 
     listed = run_shain("runs", "--runs-dir", str(runs), "--json")

@@ -17,6 +17,7 @@ from agent.policy.protocol import Observation, StepRecord
 from agent.policy.replay import ReplayPolicy
 from agent.record.events import Decided, RunFinished, StepStarted
 from agent.record.log import RunLog
+from agent.record.status import RunStatus
 
 SCREEN = Size(64, 48)
 OBSERVATION = Observation(1, Frame(np.zeros((48, 64, 4), np.uint8), time.monotonic()), SCREEN)
@@ -36,7 +37,7 @@ def _write_run(runs_dir: Path, decisions: list[tuple[tuple[Action, ...], str]]) 
         for step, (actions, thought) in enumerate(decisions, start=1):
             log.handle(StepStarted(step))
             log.handle(Decided(step, actions, thought, decide_seconds=0.01))
-        log.handle(RunFinished("success", 0, "done", len(decisions), 1.0))
+        log.handle(RunFinished(RunStatus.SUCCESS, 0, "done", len(decisions), 1.0))
     finally:
         log.close()
     return log.folder

@@ -28,6 +28,8 @@ from agent.record.events import (
 )
 from agent.record.log import SCHEMA, RunLog, find_run, iter_runs, read_run
 from agent.record.secrets import MASK, SecretMasker
+from agent.record.status import RunStatus
+from tests.run_json import read_run_json
 
 SECRET = "hunter2-パス"
 
@@ -123,7 +125,7 @@ def test_bus_masks_before_any_sink_sees_the_event() -> None:
     first, second = ListSink(), ListSink()
     bus = EventBus([first, second], SecretMasker([SECRET]))
     bus.emit(Decided(1, (TypeText(SECRET), KeyPress(("ctrl", "s"))), f"typing {SECRET}", 0.1))
-    bus.emit(RunFinished("failed", 1, f"could not use {SECRET}", 1, 2.0))
+    bus.emit(RunFinished(RunStatus.FAILED, 1, f"could not use {SECRET}", 1, 2.0))
     for sink in (first, second):
         assert len(sink.events) == 2
         assert SECRET not in repr(sink.events)
@@ -149,7 +151,7 @@ def test_secret_never_reaches_the_run_log(tmp_path: Path) -> None:
     bus = EventBus([log], SecretMasker([SECRET]))
     bus.emit(Decided(1, (TypeText(SECRET),), f"type {SECRET}", 0.1))
     bus.emit(ActionExecuted(1, TypeText(SECRET), 0.1, 0.2, True, True))
-    bus.emit(RunFinished("success", 0, f"typed {SECRET}", 1, 1.0))
+    bus.emit(RunFinished(RunStatus.SUCCESS, 0, f"typed {SECRET}", 1, 1.0))
     log.close()
     for path in log.folder.rglob("*"):
         if path.is_file():
@@ -235,7 +237,7 @@ def test_run_finished_writes_the_summary(tmp_path: Path) -> None:
     log.handle(CheckEvaluated("file note.txt exists", True, ""))
     log.handle(CheckEvaluated("note.txt equals 'hi'", False, "it holds 'ho'"))
     assert not (log.folder / "summary.json").exists()
-    log.handle(RunFinished("failed", 1, "1 of 2 checks failed", 4, 12.34567))
+    log.handle(RunFinished(RunStatus.FAILED, 1, "1 of 2 checks failed", 4, 12.34567))
     log.close()
     summary = json.loads((log.folder / "summary.json").read_text("utf-8"))
     assert summary["status"] == "failed"
@@ -258,14 +260,14 @@ def _run(tmp_path: Path, *, finish: bool, steps: int = 2) -> RunLog:
         log.handle(StepStarted(step))
         log.handle(ActionExecuted(step, Click(step, step), 0.01, 0.02, True, True))
     if finish:
-        log.handle(RunFinished("success", 0, "done", steps, 1.0))
+        log.handle(RunFinished(RunStatus.SUCCESS, 0, "done", steps, 1.0))
     log.close()
     return log
 
 
 def test_read_run_reads_back_what_was_written(tmp_path: Path) -> None:
     log = _run(tmp_path, finish=True)
-    record = read_run(log.folder)
+    record = read_run_json(log.folder)
     assert record.run_id == log.run_id
     assert record.header["schema"] == SCHEMA
     assert record.status == "success"
@@ -284,7 +286,7 @@ def test_read_run_skips_a_torn_last_line_and_reports_incomplete(tmp_path: Path) 
     log = _run(tmp_path, finish=False, steps=3)
     with open(log.folder / "events.jsonl", "a", encoding="utf-8") as events:
         events.write('{"kind": "action_executed", "step": 4, "act')
-    record = read_run(log.folder)
+    record = read_run_json(log.folder)
     assert record.summary is None
     assert record.status == "incomplete"
     assert record.steps_completed == 3

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.record.formatting import duration_text
-from agent.record.steps import StepInfo
+from agent.record.steps import PENDING, StepInfo
 from ui.log_viewer.detail_view import StepDetail
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
@@ -99,7 +99,7 @@ class RunView(QWidget):
         self.model = StepsModel()
         self.model.dataChanged.connect(self._data_changed)
         self.filter.setSourceModel(self.model)
-        self.model.feed(self.tail.poll())
+        self.model.feed(self.tail.poll_events())
         self._update_heading()
         if self.filter.rowCount() > 0:
             self.select_row(0)
@@ -117,7 +117,7 @@ class RunView(QWidget):
         """Read the lines appended since the last poll; new steps are appended to the model."""
         if self.tail is None:
             return
-        events = self.tail.poll()
+        events = self.tail.poll_events()
         if not events:
             return
         had_rows = self.filter.rowCount() > 0
@@ -174,26 +174,24 @@ class RunView(QWidget):
     # ---- heading
 
     def _update_heading(self) -> None:
-        progress = self.model.folder.progress
+        folder = self.model.folder
         header = self.tail.header if self.tail else {}
-        started = progress.started or {}
-        finished = progress.finished
-        status = str(finished["status"]) if finished else "running"
-        self.title.setText(str(header.get("task") or started.get("task_name") or "run"))
+        started, finished = folder.progress.started, folder.progress.finished
+        status = finished.status if finished else "running"
+        task = started.task_name if started else ""
+        self.title.setText(str(header.get("task") or task or "run"))
         self.pill.setText(status.replace("_", " "))
-        self.pill.setStyleSheet(pill_style(status if finished else "pending"))
+        self.pill.setStyleSheet(pill_style(finished.status if finished else PENDING))
         self.pill.show()
-        steps = self.model.steps
-        tokens = sum(s.input_tokens + s.output_tokens for s in steps)
-        cost = sum(s.cost_usd for s in steps)
+        totals = folder.totals
         parts = [
-            when_text(started.get("at")),
-            str(started.get("policy") or ""),
-            f"{duration_text(finished.get('seconds'))}" if finished else "still going",
-            f"{tokens_text(tokens)} tokens",
-            cost_text(cost),
+            when_text(started.at if started else None),
+            started.policy if started else "",
+            duration_text(totals.seconds) if finished else "still going",
+            f"{tokens_text(totals.tokens)} tokens",
+            cost_text(totals.cost_usd),
         ]
-        reason = f"{status}: {finished.get('reason')}" if finished else "following the log…"
+        reason = f"{status}: {finished.reason}" if finished else "following the log…"
         self.subtitle.setText(" · ".join(p for p in parts if p) + "\n" + reason)
         self.subtitle.setToolTip(str(self.folder))
         self._update_counts()

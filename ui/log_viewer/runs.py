@@ -8,14 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.record.log import read_run
+from agent.record.codec import is_header, json_object
+from agent.record.log import read_run, summary_status
+from agent.record.status import RunStatus
+from agent.record.steps import StepFolder
 
 
 @dataclass(frozen=True)
 class RunRow:
     folder: Path
     task: str
-    status: str
+    status: RunStatus
     started_at: float | None
     seconds: float | None
     steps: int
@@ -34,7 +37,7 @@ class RunRow:
 
     @property
     def finished(self) -> bool:
-        return self.status != "incomplete"
+        return self.status is not RunStatus.INCOMPLETE
 
 
 def read_row(folder: Path) -> RunRow:
@@ -45,7 +48,7 @@ def read_row(folder: Path) -> RunRow:
         return RunRow(
             folder=folder,
             task=str(summary.get("task") or header.get("task") or folder.name),
-            status=str(summary["status"]),
+            status=summary_status(summary),
             started_at=_float(summary.get("started_at")),
             seconds=_float(summary.get("seconds")),
             steps=int(summary.get("steps") or 0),
@@ -55,19 +58,18 @@ def read_row(folder: Path) -> RunRow:
             reason=str(summary.get("reason") or ""),
         )
     record = read_run(folder)
-    times = [e["at"] for e in record.events if isinstance(e.get("at"), int | float)]
-    decided = record.events_of("decided")
-    steps = {e["step"] for e in record.events if isinstance(e.get("step"), int)}
+    fold = StepFolder.of(record.events)
+    totals = fold.totals
     return RunRow(
         folder=folder,
         task=str(record.header.get("task") or folder.name),
         status=record.status,
-        started_at=times[0] if times else None,
-        seconds=times[-1] - times[0] if times else None,
-        steps=len(steps),
-        input_tokens=sum(int(e.get("input_tokens") or 0) for e in decided),
-        output_tokens=sum(int(e.get("output_tokens") or 0) for e in decided),
-        cost_usd=sum(float(e.get("cost_usd") or 0.0) for e in decided),
+        started_at=fold.progress.first_at,
+        seconds=totals.seconds,
+        steps=totals.steps,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        cost_usd=totals.cost_usd,
         reason="the log ends here: still running, or it crashed",
     )
 
@@ -93,10 +95,10 @@ def _summary(folder: Path) -> dict[str, Any] | None:
 def _header(folder: Path) -> dict[str, Any]:
     try:
         with open(folder / "events.jsonl", encoding="utf-8") as file:
-            data = json.loads(file.readline())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            data = json_object(file.readline())
+    except (OSError, UnicodeDecodeError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return data if data is not None and is_header(data) else {}
 
 
 def _float(value: Any) -> float | None:

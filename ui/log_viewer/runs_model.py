@@ -75,7 +75,7 @@ class RunsModel(ColumnTableModel):
         return None
 
     def statuses(self) -> list[str]:
-        return sorted({row.status for row in self.rows})
+        return sorted({str(row.status) for row in self.rows})
 
     def refresh(self) -> None:
         """Insert runs that appeared; re-read the ones that had not finished."""

@@ -3,7 +3,7 @@ proxy that can keep only the problem steps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -13,6 +13,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
+from agent.record.events import LoggedEvent
 from agent.record.formatting import duration_text
 from agent.record.steps import StepFolder, StepInfo
 from ui.log_viewer.column_model import ColumnTableModel, Index
@@ -39,7 +40,7 @@ class StepsModel(ColumnTableModel):
     def steps(self) -> list[StepInfo]:
         return self.folder.steps
 
-    def feed(self, events: Iterable[Mapping[str, Any]]) -> int:
+    def feed(self, events: Iterable[LoggedEvent]) -> int:
         """Fold in new events; returns how many steps were added."""
         # The folder grows first; views see the new rows only once `_rows` follows it,
         # between beginInsertRows and endInsertRows.

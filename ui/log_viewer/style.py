@@ -6,18 +6,26 @@ import time
 
 from PySide6.QtGui import QColor
 
-# Run and step statuses -> (text colour, pale background)
+from agent.record.status import RunStatus
+from agent.record.steps import FAILED, OK, PENDING, REJECTED
+
+# Run statuses -> (text colour, pale background): every one has its own.
+RUN_STATUS_COLOURS: dict[RunStatus, tuple[str, str]] = {
+    RunStatus.SUCCESS: ("#1a7f37", "#dafbe1"),
+    RunStatus.FAILED: ("#cf222e", "#ffebe9"),
+    RunStatus.CRASHED: ("#82071e", "#ffcecb"),
+    RunStatus.STOPPED: ("#9a6700", "#fff8c5"),
+    RunStatus.BAD_INPUT: ("#8250df", "#fbefff"),
+    RunStatus.ENVIRONMENT_ERROR: ("#8250df", "#fbefff"),
+    RunStatus.INCOMPLETE: ("#0969da", "#ddf4ff"),
+}
+# Step statuses (agent/record/steps.py) and run statuses -> colours.
 STATUS_COLOURS: dict[str, tuple[str, str]] = {
-    "success": ("#1a7f37", "#dafbe1"),
-    "ok": ("#1a7f37", "#dafbe1"),
-    "failed": ("#cf222e", "#ffebe9"),
-    "rejected": ("#bc4c00", "#fff1e5"),
-    "stopped": ("#9a6700", "#fff8c5"),
-    "budget": ("#9a6700", "#fff8c5"),
-    "bad_input": ("#8250df", "#fbefff"),
-    "environment_error": ("#8250df", "#fbefff"),
-    "incomplete": ("#0969da", "#ddf4ff"),
-    "pending": ("#0969da", "#ddf4ff"),
+    **{status.value: colours for status, colours in RUN_STATUS_COLOURS.items()},
+    OK: RUN_STATUS_COLOURS[RunStatus.SUCCESS],
+    FAILED: RUN_STATUS_COLOURS[RunStatus.FAILED],
+    REJECTED: ("#bc4c00", "#fff1e5"),
+    PENDING: RUN_STATUS_COLOURS[RunStatus.INCOMPLETE],
 }
 NEUTRAL = ("#57606a", "#f6f8fa")
 

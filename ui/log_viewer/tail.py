@@ -7,11 +7,11 @@ on the next poll, once its newline has arrived. No Qt here, so it is easy to tes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from agent.record.log import SCHEMA
+from agent.record.codec import decode_event, is_header, json_object
+from agent.record.events import LoggedEvent
 
 
 class EventTail:
@@ -24,7 +24,8 @@ class EventTail:
         self._first_line = True
 
     def poll(self) -> list[dict[str, Any]]:
-        """The events appended since the last poll (the header is kept in `header`)."""
+        """The lines appended since the last poll, as JSON objects (the header is kept in
+        `header`)."""
         try:
             with open(self.path, "rb") as file:
                 file.seek(self.offset)
@@ -35,17 +36,18 @@ class EventTail:
         if end < 0:
             return []  # nothing new, or only a line still being written
         self.offset += end + 1
-        events: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
         for raw in chunk[: end + 1].splitlines():
             first, self._first_line = self._first_line, False
-            try:
-                data = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            data = json_object(raw)
+            if data is None:
                 continue  # a line a crash left torn: skipped, as read_run does
-            if not isinstance(data, dict):
-                continue
-            if first and data.get("schema") == SCHEMA:
+            if first and is_header(data):
                 self.header = data
             else:
-                events.append(data)
-        return events
+                lines.append(data)
+        return lines
+
+    def poll_events(self) -> list[LoggedEvent]:
+        """The events appended since the last poll."""
+        return [decode_event(data) for data in self.poll()]

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.desktop.protocol import Frame
 from agent.record.events import (
     ActionExecuted,
     Event,
@@ -37,7 +38,8 @@ from agent.record.events import (
     StepStarted,
 )
 from agent.record.formatting import duration_text
-from agent.report.overlays import Overlay, overlays_of
+from agent.record.status import RunStatus
+from agent.report.overlays import Overlay, overlays_of_logged
 from agent.taskfile.task import Budget
 from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.screenshot_view import ScreenshotView
@@ -48,7 +50,6 @@ from ui.tray.progress_model import (
     NUMBER_ROLE,
     STATUS_ROLE,
     THOUGHT_ROLE,
-    Spent,
     StepListModel,
     frame_image,
 )
@@ -201,7 +202,6 @@ class ProgressWindow(QWidget):
         self.setStyleSheet(STYLE_SHEET + PROGRESS_STYLE)
         self._on_pause, self._on_resume, self._on_stop = on_pause, on_resume, on_stop
         self.budget: Budget | None = None
-        self.spent = Spent()
         self.task_name = ""
         self.step = 0
         self.running = False
@@ -296,7 +296,6 @@ class ProgressWindow(QWidget):
 
     def on_event(self, event: Event) -> None:
         self.model.on_event(event)
-        self.spent.on_event(event)
         match event:
             case RunStarted(task_name=name):
                 self.task_name, self.step = name, 0
@@ -309,11 +308,11 @@ class ProgressWindow(QWidget):
                 self.step = step
                 if not self.paused:
                     self._show_working()
-            case Observed(frame=frame):
+            case Observed(frame=Frame() as frame):
                 self._overlays = []
                 self.screen_view.show_frame(frame_image(frame), (), "")
             case ActionExecuted(action=action):
-                self._overlays.extend(overlays_of(action))
+                self._overlays.extend(overlays_of_logged(action))
                 self.screen_view.show_frame(self.screen_view.image, self._overlays, "")
             case RunFinished(status=status, reason=reason):
                 self.running, self.paused = False, False
@@ -356,8 +355,8 @@ class ProgressWindow(QWidget):
         step = f" — step {self.step}" if self.step else ""
         self._set_status(f"Working on '{self.task_name}'{step}")
 
-    def _show_finished(self, status: str, reason: str) -> None:
-        heading = {"success": "Done", "stopped": "Stopped"}.get(status, "Ended")
+    def _show_finished(self, status: RunStatus, reason: str) -> None:
+        heading = {RunStatus.SUCCESS: "Done", RunStatus.STOPPED: "Stopped"}.get(status, "Ended")
         self._set_status(f"{heading}: {reason}" if reason else heading)
         self.pill.setText(status.replace("_", " "))
         self.pill.setStyleSheet(pill_style(status))
@@ -374,16 +373,16 @@ class ProgressWindow(QWidget):
         self.stop_button.setEnabled(self.running)
 
     def _update_budget(self) -> None:
-        budget, spent = self.budget, self.spent
+        budget, spent = self.budget, self.model.folder.totals
         if budget is None:
             for bar in self.bars:
                 bar.hide()
             return
         steps = budget.max_steps
         self.step_bar.set_use(spent.steps, steps, f"{spent.steps} of {steps}", exact=True)
-        seconds = budget.max_seconds
-        time_text = f"{duration_text(spent.seconds)} of {duration_text(seconds)}"
-        self.time_bar.set_use(spent.seconds, seconds, time_text)
+        seconds, spent_seconds = budget.max_seconds, spent.seconds or 0.0
+        time_text = f"{duration_text(spent_seconds)} of {duration_text(seconds)}"
+        self.time_bar.set_use(spent_seconds, seconds, time_text)
         tokens = budget.max_tokens
         token_text = f"{tokens_text(spent.tokens)} of {tokens_text(tokens or 0)}"
         self.token_bar.set_use(spent.tokens, tokens, token_text)

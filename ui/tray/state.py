@@ -18,8 +18,6 @@ from agent.record.events import (
     StepStarted,
 )
 
-FAILED_STATUSES = frozenset({"failed", "crashed", "environment_error", "bad_input"})
-
 
 class TrayState(enum.Enum):
     IDLE = "idle"
@@ -54,8 +52,7 @@ class TrayStatus:
                 if self.state is TrayState.NEEDS_APPROVAL:
                     self.state, self.detail = TrayState.WORKING, ""
             case RunFinished(status=status, reason=reason):
-                failed = status in FAILED_STATUSES
-                self.state = TrayState.FAILED if failed else TrayState.IDLE
+                self.state = TrayState.FAILED if status.is_failure else TrayState.IDLE
                 self.detail = f"{status}: {reason}"
 
     def paused(self, reason: str) -> None:

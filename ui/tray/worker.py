@@ -11,10 +11,10 @@ boss's hands on the mouse (answering the card) do not pause the run.
 
 from __future__ import annotations
 
-import os
+import functools
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +22,13 @@ from PySide6.QtCore import QObject, Signal
 
 from agent.desktop.boss_input import DEFAULT_HOTKEY, BossWatcher, InjectionWindow
 from agent.desktop.exclusions import ExcludedRegions
+from agent.desktop.local import LocalDesktop
+from agent.desktop.screen import Screen
+from agent.policy.choose import PolicyRequest
 from agent.record.events import EventSink
 from agent.run.approvals import ApprovalRequest
-from agent.run.session import RunResult, TaskSession
+from agent.run.session import TaskSession
+from agent.run.verdict import RunResult
 from agent.stop import StopToken
 from ui.tray.approvals import BossApprover
 from ui.tray.request import TaskRequest
@@ -52,7 +56,7 @@ class TaskWorker(QObject):
         runs_dir: Path,
         sinks: Sequence[EventSink] = (),
         hotkey: str = DEFAULT_HOTKEY,
-        environment: Mapping[str, str] | None = None,
+        screen: Screen | None = None,
         ask_boss: bool = False,
         excluded: ExcludedRegions | None = None,
         parent: QObject | None = None,
@@ -62,7 +66,7 @@ class TaskWorker(QObject):
         self.request = request
         self.runs_dir = runs_dir
         self.sinks = list(sinks)
-        self.environment = dict(os.environ if environment is None else environment)
+        self.screen = screen  # None: the desktop the tray was started on, when the run starts
         self.stop_token = StopToken()
         self.hotkey = hotkey
         self._thread: threading.Thread | None = None
@@ -102,9 +106,11 @@ class TaskWorker(QObject):
         self.finished.emit(outcome)
 
     def _session(self) -> RunResult:
+        screen = self.screen or Screen.of_this_session()
         injection = InjectionWindow()  # the desktop says what it injects; the watcher listens
         watcher = BossWatcher(
             self.stop_token,
+            screen,
             hotkey=self.hotkey,
             injection=injection,
             on_boss_input=self.boss_input.emit,
@@ -115,15 +121,16 @@ class TaskWorker(QObject):
             self.request.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
             session = TaskSession(
                 self.request.loaded,
+                screen,
                 runs_dir=self.runs_dir,
-                environment=self.environment,
                 workdir=self.request.workdir,
+                policy=PolicyRequest(self.request.profile),
                 sinks=self.sinks,
                 stop=self.stop_token,
-                profile=self.request.profile,
-                injection=injection,
                 approver=self._ask if self.ask_boss else None,
-                excluded=self.excluded,
+                open_desktop=functools.partial(
+                    LocalDesktop, injection=injection, excluded=self.excluded
+                ),
             )
             return session.run()
         finally:
