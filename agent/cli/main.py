@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import functools
 import json
 import os
-import signal
 import sys
-import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from secrets import token_hex
-from types import FrameType
-from typing import Any
 
 from agent import __version__
 from agent.benchmark import runs as benchmark
-from agent.desktop.screen import Screen
-from agent.errors import AgentError, ConfigError, EnvironmentProblem
-from agent.geometry import Size
-from agent.record.log import default_runs_dir, find_run, iter_runs, read_run
-from agent.stop import StopToken
+from agent.cli import records, run
+from agent.errors import AgentError, EnvironmentProblem
+from agent.record.log import default_runs_dir, find_run
 
 EXIT_CODES = """exit codes:
   0  success: every check holds
@@ -181,214 +171,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
-    variables = {}
-    for pair in pairs:
-        name, separator, value = pair.partition("=")
-        if not separator or not name.strip():
-            raise ConfigError(f"--var {pair!r}: expected NAME=VALUE")
-        variables[name.strip()] = value
-    return variables
-
-
-def _parse_size(text: str) -> Size:
-    width, _, height = text.lower().partition("x")
-    try:
-        size = Size(int(width), int(height))
-    except ValueError:
-        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, like 1920x1080") from None
-    if not (64 <= size.width <= 8192 and 64 <= size.height <= 8192):
-        raise ConfigError(f"--size {text!r}: each side must be between 64 and 8192")
-    return size
-
-
-@contextlib.contextmanager
-def _stop_on_signals(stop: StopToken) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM) stops the run cleanly; a second one interrupts at once."""
-
-    def handle(signum: int, _: FrameType | None) -> None:
-        if stop.stopped:
-            raise KeyboardInterrupt
-        stop.stop(f"stopped by {signal.Signals(signum).name}")
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def _screen(args: argparse.Namespace) -> Iterator[Screen]:
-    """The screen to work on: the desktop this command runs on, or a private virtual one."""
-    if not args.virtual_display:
-        yield Screen.of_this_session()
-        return
-    from agent.desktop.apps import private_screen
-
-    with private_screen(_parse_size(args.size)) as screen:
-        yield screen
-
-
-def _command_run(args: argparse.Namespace) -> int:
-    from agent.config.profiles import load_config, resolve_profile
-    from agent.desktop.local import LocalDesktop
-    from agent.policy.choose import PolicyRequest
-    from agent.record.console import ConsoleSink
-    from agent.run.session import TaskSession
-    from agent.taskfile.task import load_task
-
-    profile = resolve_profile(
-        load_config(),
-        args.profile,
-        policy=args.policy,
-        model=args.model,
-        base_url=args.base_url,
-        marks=args.marks,
-    )
-    replay = find_run(args.replay, args.runs_dir or default_runs_dir()) if args.replay else None
-    overrides = _parse_vars(args.var)
-    # Named now (the task file refers to it), made only once the run really starts.
-    workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
-    builtins = {"workdir": str(workdir)}
-    loaded = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.seed)
-    oracle = None
-    if args.oracle_seed is not None:
-        other = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.oracle_seed)
-        oracle = other.task.oracle
-    if args.max_steps is not None:
-        budget = loaded.task.budget.model_copy(update={"max_steps": args.max_steps})
-        loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": budget}))
-    runs_dir = args.runs_dir or default_runs_dir()
-    progress = sys.stderr if args.json else sys.stdout
-    stop = StopToken()
-    request = PolicyRequest(profile, replay, oracle)
-    with _stop_on_signals(stop), _screen(args) as screen:
-        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        session = TaskSession(
-            loaded,
-            screen,
-            runs_dir=runs_dir,
-            workdir=workdir,
-            policy=request,
-            sinks=[ConsoleSink(progress)],
-            stop=stop,
-            open_desktop=functools.partial(LocalDesktop, monitor=args.monitor),
-        )
-        result = session.run()
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "status": result.status,
-                    "exit_code": result.exit_code,
-                    "reason": result.reason,
-                    "declared": result.declared,
-                    "steps": result.steps,
-                    "seconds": round(result.seconds, 3),
-                    "input_tokens": result.spent.input_tokens,
-                    "output_tokens": result.spent.output_tokens,
-                    "cost_usd": round(result.spent.cost_usd, 6),
-                    "run_folder": str(result.run_folder),
-                    "workdir": str(workdir),
-                    "checks": [
-                        {"check": c.description, "passed": c.passed, "detail": c.detail}
-                        for c in result.checks
-                    ],
-                },
-                ensure_ascii=False,
-            )
-        )
-    else:
-        spent = result.spent
-        tokens = f", {spent.tokens} tokens, ${spent.cost_usd:.4f}" if spent.tokens else ""
-        print(
-            f"{result.status}: {result.reason} ({result.steps} steps, {result.seconds:.1f}s"
-            f"{tokens}) — run folder {result.run_folder}"
-        )
-    return result.exit_code
-
-
-def _command_runs(args: argparse.Namespace) -> int:
-    runs_dir = args.runs_dir or default_runs_dir()
-    rows: list[dict[str, Any]] = []
-    for record in iter_runs(runs_dir):
-        if len(rows) >= args.limit:
-            break
-        summary = record.summary or {}
-        rows.append(
-            {
-                "run": record.run_id,
-                "task": record.header.get("task", "?"),
-                "status": record.status,
-                "steps": summary.get("steps", record.steps_completed),
-                "seconds": summary.get("seconds"),
-            }
-        )
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    elif not rows:
-        print(f"no runs in {runs_dir}")
-    else:
-        for row in rows:
-            seconds = f"{row['seconds']:.1f}s" if row["seconds"] is not None else "-"
-            print(f"{row['run']:<48} {row['status']:<18} {row['steps']:>4} steps {seconds:>8}")
-    return 0
-
-
-def _command_show(args: argparse.Namespace) -> int:
-    from agent.record.codec import encode_event
-    from agent.record.describe import describe_event
-    from agent.record.events import RunStarted
-
-    record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "run": record.run_id,
-                    "folder": str(record.folder),
-                    "status": record.status,
-                    "header": record.header,
-                    "summary": record.summary,
-                    "events": [encode_event(event) for event in record.events],
-                },
-                ensure_ascii=False,
-            )
-        )
-        return 0
-    print(f"run {record.run_id}: task {record.header.get('task')!r}, {record.status}")
-    for event in record.events:
-        # The first line says what RunStarted would, and how the run ended.
-        line = None if isinstance(event, RunStarted) else describe_event(event)
-        if line is not None:
-            print(line)
-    if record.summary:
-        print(f"{record.summary['status']}: {record.summary['reason']}")
-    else:
-        print(f"incomplete: the log ends after step {record.steps_completed}")
-    return 0
-
-
-def _command_export(args: argparse.Namespace) -> int:
-    from agent.record.trajectory import write_trajectory
-
-    record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
-    output = args.output or record.folder / "trajectory.jsonl"
-    count = write_trajectory(record, output)
-    print(f"{count} steps of run {record.run_id} written to {output}")
-    return 0
-
-
-def _command_report(args: argparse.Namespace) -> int:
-    from agent.report.writer import write_report
-
-    folder = find_run(args.run, args.runs_dir or default_runs_dir())
-    print(f"report of run {folder.name} written to {write_report(folder, args.output)}")
-    return 0
-
-
 def _need_a_desktop(what: str) -> None:
     if not any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
         # Qt aborts the process without a display instead of raising.
@@ -427,14 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = _parser().parse_args(arguments)
     handlers = {
-        "run": _command_run,
-        "runs": _command_runs,
-        "show": _command_show,
+        "run": run.command,
+        "runs": records.runs_command,
+        "show": records.show_command,
         "schema": _command_schema,
-        "export": _command_export,
+        "export": records.export_command,
         "logs": _command_logs,
         "tray": _command_tray,
-        "report": _command_report,
+        "report": records.report_command,
         "bench": benchmark.command,
     }
     try:

@@ -23,7 +23,7 @@ from agent.record.status import RunStatus
 from agent.record.steps import StepInfo
 from agent.report.assets import SCRIPT, STYLE
 from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of_logged
-from agent.report.view import Picture, RunView
+from agent.report.view import Picture, ReportedRun
 
 
 def _e(value: object) -> str:
@@ -222,7 +222,7 @@ def _action_lines(step: StepInfo) -> str:
     return '<ul class="actions">' + "".join(lines) + "</ul>"
 
 
-def _step_card(step: StepInfo, picture: Picture | None, view: RunView) -> str:
+def _step_card(step: StepInfo, picture: Picture | None, view: ReportedRun) -> str:
     classes = ["step"]
     badges = []
     if step.failed:
@@ -268,7 +268,7 @@ def _step_card(step: StepInfo, picture: Picture | None, view: RunView) -> str:
     )
 
 
-def _header(view: RunView) -> str:
+def _header(view: ReportedRun) -> str:
     wrong = ""
     if view.failing_step is not None:
         words = "Went wrong at" if view.status is not RunStatus.SUCCESS else "First problem at"
@@ -325,7 +325,7 @@ def _header(view: RunView) -> str:
     )
 
 
-def _tick_class(step: StepInfo, view: RunView) -> str:
+def _tick_class(step: StepInfo, view: ReportedRun) -> str:
     if step.number == view.failing_step:
         return " bad now"
     if step.failed:
@@ -335,7 +335,7 @@ def _tick_class(step: StepInfo, view: RunView) -> str:
     return ""
 
 
-def render_page(view: RunView, pictures: Mapping[int, Picture]) -> str:
+def render_page(view: ReportedRun, pictures: Mapping[int, Picture]) -> str:
     cards = "".join(_step_card(step, pictures.get(step.number), view) for step in view.steps)
     if not cards:
         cards = '<p class="empty-run">This run has no steps: it ended before the first one.</p>'

@@ -23,7 +23,7 @@ class Picture:
 
 
 @dataclass
-class RunView:
+class ReportedRun:
     """A run as the report shows it."""
 
     run_id: str
@@ -61,7 +61,7 @@ def failing_step(steps: list[StepInfo], status: RunStatus) -> int | None:
     return None
 
 
-def run_view(record: RunRecord) -> RunView:
+def run_view(record: RunRecord) -> ReportedRun:
     folder = StepFolder.of(record.events)
     started = folder.progress.started
     finished = folder.progress.finished
@@ -82,7 +82,7 @@ def run_view(record: RunRecord) -> RunView:
         (started.task_name, started.goal, started.policy) if started else ("", None, "")
     )
     seconds = summary.get("seconds", totals.seconds)
-    return RunView(
+    return ReportedRun(
         run_id=record.run_id,
         task=task or str(record.header.get("task") or record.run_id),
         goal=goal or str(summary.get("goal") or ""),

@@ -44,7 +44,7 @@ ITEM_KINDS = {
 }
 
 
-class Budget(TaskModel):
+class BudgetSpec(TaskModel):
     max_steps: Annotated[int, Field(ge=1)] = 50
     max_seconds: Seconds = 600
     max_tokens: Annotated[int | None, Field(ge=1)] = None
@@ -57,7 +57,7 @@ class Task(TaskModel):
     setup: list[SetupStep] = Field(default_factory=list)
     steps: list[Step] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
-    budget: Budget = Budget()
+    budget: BudgetSpec = BudgetSpec()
     vars: dict[str, VarValue] = Field(default_factory=dict)
     params: Annotated[
         dict[str, ParamSpec],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, environment_without_display, run_shain
+from tests.helpers import REPO, run_task
 from tests.model_server import ModelServer, Reply, Request, chat_tool_call
 
 EXAMPLES = sorted((REPO / "tasks" / "examples").glob("*.yaml"))
@@ -63,23 +63,12 @@ class RealRuns:
 
 
 def _run(task: Path, runs_dir: Path, workdir: Path, *extra: str, **env: str) -> dict[str, object]:
-    environment = environment_without_display()
-    environment.update(env)
-    result = run_shain(
-        "run",
-        str(task),
-        "--virtual-display",
-        "--json",
-        "--runs-dir",
-        str(runs_dir),
-        "--workdir",
-        str(workdir),
-        *extra,
-        env=environment,
-    )
-    data: dict[str, object] = json.loads(result.stdout) if result.stdout.strip() else {}
-    assert "run_folder" in data, (result.returncode, result.stdout, result.stderr)
-    return data
+    run = run_task(
+        task, workdir.parent, *extra, env=env, workdir=workdir.name, runs_dir=runs_dir,
+        leaves_nothing=False,
+    )  # fmt: skip
+    assert "run_folder" in run.result, (run.code, run.result, run.stderr)
+    return run.result
 
 
 def _model_run(tmp: Path, runs_dir: Path) -> dict[str, object]:

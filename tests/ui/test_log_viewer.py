@@ -26,12 +26,12 @@ from tests.fixtures.runs.make_run import fixture_folder
 from tests.helpers import ARTIFACTS
 from tests.ui.conftest import BUTTON, CLICK, RealRuns
 from ui.log_viewer import build_window, main
-from ui.log_viewer.overlay_painter import render_annotated
 from ui.log_viewer.run_view import RunView
 from ui.log_viewer.runs_model import STATUS_ROLE
-from ui.log_viewer.style import MARKER_COLOUR, NEUTRAL, RUN_STATUS_COLOURS, STATUS_COLOURS
 from ui.log_viewer.tail import EventTail
 from ui.log_viewer.window import LogViewerWindow
+from ui.widgets.overlay_painter import render_annotated
+from ui.widgets.style import MARKER_COLOUR, NEUTRAL, RUN_STATUS_COLOURS, STATUS_COLOURS
 
 SCREEN_WIDTH = 1920
 

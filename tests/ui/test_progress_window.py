@@ -29,12 +29,12 @@ from agent.record.events import (
 )
 from agent.record.log import read_run
 from agent.record.status import RunStatus
-from agent.taskfile.task import Budget
+from agent.taskfile.task import BudgetSpec
 from tests.fixtures.runs.make_run import fixture_folder
 from tests.helpers import ARTIFACTS
-from ui.log_viewer.style import MARKER_COLOUR
 from ui.tray.progress_model import ACTIONS_ROLE, THOUGHT_ROLE, StepListModel, frame_image
 from ui.tray.progress_window import ProgressWindow
+from ui.widgets.style import MARKER_COLOUR
 
 WIDTH, HEIGHT = 1280, 720
 CLICK = Click(900, 300)
@@ -85,7 +85,7 @@ def window(qtbot: QtBot, calls: Calls) -> ProgressWindow:
     widget.resize(1100, 640)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_budget(Budget(max_steps=10, max_seconds=120, max_cost_usd=0.10))
+    widget.set_budget(BudgetSpec(max_steps=10, max_seconds=120, max_cost_usd=0.10))
     return widget
 
 
@@ -269,7 +269,7 @@ def test_a_logged_run_folds_as_it_did_live(window: ProgressWindow) -> None:
         dataclasses.replace(event, frame=frame) if isinstance(event, Observed) else event
         for event in events
     ]
-    window.set_budget(Budget(max_steps=20, max_seconds=120))
+    window.set_budget(BudgetSpec(max_steps=20, max_seconds=120))
     _feed(window, live)
     shown = [(row.number, row.status, row.action_text, row.seconds) for row in window.model.rows]
     read_back = StepListModel()

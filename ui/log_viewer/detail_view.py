@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 from agent.record.formatting import duration_text
 from agent.record.steps import StepInfo
 from agent.report.overlays import Overlay, overlays_of_logged
-from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
-from ui.log_viewer.screenshot_view import ScreenshotView
-from ui.log_viewer.style import cost_text, pill_style, tokens_text
+from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.screenshot_view import ScreenshotView
+from ui.widgets.style import cost_text, pill_style, tokens_text
 
 METRICS = ("Capture", "Model", "Action", "Settle", "Tokens in / out", "Cost")
 

@@ -18,12 +18,12 @@ from PySide6.QtWidgets import (
 from agent.record.formatting import duration_text
 from agent.record.steps import PENDING, StepInfo
 from ui.log_viewer.detail_view import StepDetail
-from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
 from ui.log_viewer.row_table import RowTable
 from ui.log_viewer.step_model import ProblemFilter, StepsModel
-from ui.log_viewer.style import cost_text, pill_style, tokens_text, when_text
 from ui.log_viewer.tail import EventTail
+from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.style import cost_text, pill_style, tokens_text, when_text
 
 POLL_MILLISECONDS = 500
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 from agent.record.formatting import duration_text
 from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.log_viewer.runs import RunRow, read_row, run_folders
-from ui.log_viewer.style import (
+from ui.widgets.style import (
     cost_text,
     status_colours,
     tokens_text,

@@ -17,7 +17,7 @@ from agent.record.events import LoggedEvent
 from agent.record.formatting import duration_text
 from agent.record.steps import StepFolder, StepInfo
 from ui.log_viewer.column_model import ColumnTableModel, Index
-from ui.log_viewer.style import status_colours
+from ui.widgets.style import status_colours
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 10
 COLUMNS = ("Step", "Action", "Duration", "Status")

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.log_viewer.elided_label import ElidedLabel
 from ui.log_viewer.frames import FrameLoader
 from ui.log_viewer.row_table import RowTable
 from ui.log_viewer.run_view import RunView
@@ -27,7 +26,8 @@ from ui.log_viewer.runs_model import (
     RunsFilter,
     RunsModel,
 )
-from ui.log_viewer.style import STYLE_SHEET
+from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.style import STYLE_SHEET
 
 REFRESH_MILLISECONDS = 2000
 

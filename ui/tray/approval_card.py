@@ -25,8 +25,8 @@ from agent.actions import Action, describe_action, points_of
 from agent.desktop.protocol import Frame
 from agent.geometry import Point
 from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail, overlays_of
-from ui.log_viewer.overlay_painter import render_annotated
 from ui.tray.approvals import Answer, PendingApproval
+from ui.widgets.overlay_painter import render_annotated
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 CROP = QSize(640, 360)  # frame pixels around the action's points

@@ -40,10 +40,7 @@ from agent.record.events import (
 from agent.record.formatting import duration_text
 from agent.record.status import RunStatus
 from agent.report.overlays import Overlay, overlays_of_logged
-from agent.taskfile.task import Budget
-from ui.log_viewer.elided_label import ElidedLabel
-from ui.log_viewer.screenshot_view import ScreenshotView
-from ui.log_viewer.style import STYLE_SHEET, cost_text, pill_style, status_colours, tokens_text
+from agent.taskfile.task import BudgetSpec
 from ui.tray.progress_model import (
     ACTIONS_ROLE,
     DURATION_ROLE,
@@ -53,6 +50,9 @@ from ui.tray.progress_model import (
     StepListModel,
     frame_image,
 )
+from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.screenshot_view import ScreenshotView
+from ui.widgets.style import STYLE_SHEET, cost_text, pill_style, status_colours, tokens_text
 
 Callback = Callable[[], None]
 Index = QModelIndex | QPersistentModelIndex
@@ -201,7 +201,7 @@ class ProgressWindow(QWidget):
         self.setObjectName("page")
         self.setStyleSheet(STYLE_SHEET + PROGRESS_STYLE)
         self._on_pause, self._on_resume, self._on_stop = on_pause, on_resume, on_stop
-        self.budget: Budget | None = None
+        self.budget: BudgetSpec | None = None
         self.task_name = ""
         self.step = 0
         self.running = False
@@ -289,7 +289,7 @@ class ProgressWindow(QWidget):
 
     # --- fed by the tray app ---
 
-    def set_budget(self, budget: Budget | None) -> None:
+    def set_budget(self, budget: BudgetSpec | None) -> None:
         """The limits of the run about to start (RunStarted does not carry them)."""
         self.budget = budget
         self._update_budget()

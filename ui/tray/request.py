@@ -14,7 +14,7 @@ from secrets import token_hex
 
 from agent.config.profiles import MODEL_POLICIES, Profile
 from agent.errors import TaskFileError
-from agent.taskfile.task import Budget, LoadedTask, load_task, load_task_text
+from agent.taskfile.task import BudgetSpec, LoadedTask, load_task, load_task_text
 
 GOAL_TASK_NAME = "goal"
 
@@ -81,6 +81,6 @@ def make_request(
     if max_seconds is not None:
         changes["max_seconds"] = max_seconds
     if changes:
-        new_budget = Budget.model_validate({**budget.model_dump(), **changes})
+        new_budget = BudgetSpec.model_validate({**budget.model_dump(), **changes})
         loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": new_budget}))
     return TaskRequest(loaded, profile, profile_name, workdir)

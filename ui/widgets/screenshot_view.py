@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen, QResizeEv
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from agent.report.overlays import Overlay
-from ui.log_viewer.overlay_painter import render_annotated
+from ui.widgets.overlay_painter import render_annotated
 
 BACKGROUND = QColor("#f6f8fa")
 FRAME_BORDER = QColor("#d0d7de")

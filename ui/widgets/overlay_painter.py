@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
 
 from agent.report.overlays import Arrow, Caption, Marker, Overlay, Trail
-from ui.log_viewer.style import CAPTION_BACKGROUND, MARKER_COLOUR, OUTLINE_COLOUR
+from ui.widgets.style import CAPTION_BACKGROUND, MARKER_COLOUR, OUTLINE_COLOUR
 
 RING_RADIUS = 15.0
 DOT_RADIUS = 4.5

@@ -1,0 +1,151 @@
+"""`shain run`: one task file on this desktop or a private virtual screen, a line per step."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from secrets import token_hex
+from types import FrameType
+
+from agent.desktop.screen import Screen
+from agent.errors import ConfigError
+from agent.geometry import Size
+from agent.record.log import default_runs_dir, find_run
+from agent.stop import StopToken
+
+
+def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
+    variables = {}
+    for pair in pairs:
+        name, separator, value = pair.partition("=")
+        if not separator or not name.strip():
+            raise ConfigError(f"--var {pair!r}: expected NAME=VALUE")
+        variables[name.strip()] = value
+    return variables
+
+
+def _parse_size(text: str) -> Size:
+    width, _, height = text.lower().partition("x")
+    try:
+        size = Size(int(width), int(height))
+    except ValueError:
+        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, like 1920x1080") from None
+    if not (64 <= size.width <= 8192 and 64 <= size.height <= 8192):
+        raise ConfigError(f"--size {text!r}: each side must be between 64 and 8192")
+    return size
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: StopToken) -> Iterator[None]:
+    """First Ctrl-C (or SIGTERM) stops the run cleanly; a second one interrupts at once."""
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        if stop.stopped:
+            raise KeyboardInterrupt
+        stop.stop(f"stopped by {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _screen(args: argparse.Namespace) -> Iterator[Screen]:
+    """The screen to work on: the desktop this command runs on, or a private virtual one."""
+    if not args.virtual_display:
+        yield Screen.of_this_session()
+        return
+    from agent.desktop.apps import private_screen
+
+    with private_screen(_parse_size(args.size)) as screen:
+        yield screen
+
+
+def command(args: argparse.Namespace) -> int:
+    from agent.config.profiles import load_config, resolve_profile
+    from agent.desktop.local import LocalDesktop
+    from agent.policy.choose import PolicyRequest
+    from agent.record.console import ConsoleSink
+    from agent.run.session import TaskSession
+    from agent.taskfile.task import load_task
+
+    profile = resolve_profile(
+        load_config(),
+        args.profile,
+        policy=args.policy,
+        model=args.model,
+        base_url=args.base_url,
+        marks=args.marks,
+    )
+    replay = find_run(args.replay, args.runs_dir or default_runs_dir()) if args.replay else None
+    overrides = _parse_vars(args.var)
+    # Named now (the task file refers to it), made only once the run really starts.
+    workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
+    builtins = {"workdir": str(workdir)}
+    loaded = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.seed)
+    oracle = None
+    if args.oracle_seed is not None:
+        other = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.oracle_seed)
+        oracle = other.task.oracle
+    if args.max_steps is not None:
+        budget = loaded.task.budget.model_copy(update={"max_steps": args.max_steps})
+        loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": budget}))
+    runs_dir = args.runs_dir or default_runs_dir()
+    progress = sys.stderr if args.json else sys.stdout
+    stop = StopToken()
+    request = PolicyRequest(profile, replay, oracle)
+    with _stop_on_signals(stop), _screen(args) as screen:
+        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        session = TaskSession(
+            loaded,
+            screen,
+            runs_dir=runs_dir,
+            workdir=workdir,
+            policy=request,
+            sinks=[ConsoleSink(progress)],
+            stop=stop,
+            open_desktop=functools.partial(LocalDesktop, monitor=args.monitor),
+        )
+        result = session.run()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "status": result.status,
+                    "exit_code": result.exit_code,
+                    "reason": result.reason,
+                    "declared": result.declared,
+                    "steps": result.steps,
+                    "seconds": round(result.seconds, 3),
+                    "input_tokens": result.spent.input_tokens,
+                    "output_tokens": result.spent.output_tokens,
+                    "cost_usd": round(result.spent.cost_usd, 6),
+                    "run_folder": str(result.run_folder),
+                    "workdir": str(workdir),
+                    "checks": [
+                        {"check": c.description, "passed": c.passed, "detail": c.detail}
+                        for c in result.checks
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
+    else:
+        spent = result.spent
+        tokens = f", {spent.tokens} tokens, ${spent.cost_usd:.4f}" if spent.tokens else ""
+        print(
+            f"{result.status}: {result.reason} ({result.steps} steps, {result.seconds:.1f}s"
+            f"{tokens}) — run folder {result.run_folder}"
+        )
+    return result.exit_code
