@@ -37,6 +37,14 @@ class EnvironmentProblem(DesktopError):
     """The environment is not usable: no display, a missing program, an app that would not start."""
 
 
+class ScreenGone(EnvironmentProblem):
+    """The screen went away under a run (its X server died, the connection broke)."""
+
+    def __init__(self, message: str, steps: int = 0) -> None:
+        super().__init__(message)
+        self.steps = steps  # the steps the run had taken when it went
+
+
 class ModelError(AgentError):
     """The model endpoint failed: unreachable, refused the key, kept timing out."""
 

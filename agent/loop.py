@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +12,14 @@ from typing import Literal
 from agent.actions import Action, AskBoss, Done, Fail, describe_action
 from agent.desktop.protocol import Desktop
 from agent.desktop.settle import Fingerprint, SettlePolicy, fingerprint, wait_until_settled
-from agent.errors import ActionError, BudgetExceeded, DesktopError, ModelOutputError, Stopped
+from agent.errors import (
+    ActionError,
+    BudgetExceeded,
+    DesktopError,
+    ModelOutputError,
+    ScreenGone,
+    Stopped,
+)
 from agent.guard import Guard, RuleGuard
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.record.events import (
@@ -20,6 +29,8 @@ from agent.record.events import (
     Decided,
     EventBus,
     Observed,
+    QuestionAnswered,
+    QuestionAsked,
     ReplyRejected,
     StepStarted,
 )
@@ -27,6 +38,9 @@ from agent.stop import StopToken
 
 # Asked by the runner when the guard holds an action: (step, action, reason) -> approved?
 ActionApprover = Callable[[int, Action, str], bool]
+# Asked by the runner when the model asks the boss: (step, question) -> the answer, or None
+# when no boss can answer (a headless run).
+BossQuestion = Callable[[int, str], str | None]
 
 
 def _deny(step: int, action: Action, reason: str) -> bool:
@@ -95,6 +109,8 @@ class Runner:
         limits: Limits = Limits(),
         guard: Guard | None = None,
         approve: ActionApprover | None = None,
+        ask_boss: BossQuestion | None = None,
+        notes: queue.SimpleQueue[str] | None = None,
     ) -> None:
         self.desktop = desktop
         self.policy = policy
@@ -105,8 +121,13 @@ class Runner:
         self.limits = limits
         self.guard = guard or RuleGuard()
         self.approve = approve or _deny
+        self.ask_boss = ask_boss
         self.spent = Spent()
         self._streaks = _Streaks()
+        # What the boss did meanwhile (took the screen over and handed it back), put here
+        # from any thread: the policy is told at its next step, and a decision made before
+        # it is not carried out on a screen that has changed hands.
+        self._notes: queue.SimpleQueue[str] = notes if notes is not None else queue.SimpleQueue()
 
     @property
     def history(self) -> list[StepRecord]:
@@ -127,8 +148,12 @@ class Runner:
             return Outcome("stopped", str(stopped) or "stopped", step)
         except BudgetExceeded as exceeded:
             return Outcome("budget", str(exceeded), step)
+        except ScreenGone as gone:
+            # The run ends as an environment error that says when; its log keeps the steps.
+            raise ScreenGone(f"the screen went away at step {step}: {gone}", step) from gone
         finally:
-            self.desktop.release_held_keys()
+            with contextlib.suppress(Exception):  # on a screen that went away, nothing to release
+                self.desktop.release_held_keys()
 
     def _check_budget(self, steps: int, seconds: float) -> None:
         budget = self.budget
@@ -143,6 +168,8 @@ class Runner:
 
     def _step(self, step: int) -> Outcome | None:
         """One step: a final outcome, or None to go on."""
+        while not self._notes.empty():
+            self.history.append(StepRecord(step - 1, (), "", note=self._notes.get()))
         self.bus.emit(StepStarted(step))
         before = time.monotonic()
         frame = self.desktop.capture()
@@ -158,14 +185,31 @@ class Runner:
                 case Fail(reason=reason):
                     return Outcome("failed", reason, step, declared="fail")
                 case AskBoss(question=question):
-                    # No boss is watching a headless run: asking means it cannot go on alone.
-                    return Outcome("failed", f"needs the boss: {question}", step)
+                    if self.ask_boss is None:
+                        # No boss is watching a headless run: asking means it cannot go on.
+                        return Outcome("failed", f"needs the boss: {question}", step)
+                    self.bus.emit(QuestionAsked(step, question))
+                    answer = self.ask_boss(step, question)
+                    if answer is None:
+                        self.stop.raise_if_stopped()
+                        return Outcome("failed", f"the boss did not answer: {question}", step)
+                    self.bus.emit(QuestionAnswered(step, answer, "boss"))
+                    note = f"You asked the boss: {question!r}. The boss answered: {answer!r}"
+                    self.history.append(
+                        StepRecord(step, decision.actions, decision.thought, note=note)
+                    )
+                    return None
             self.stop.wait_while_paused()
+            if not self._notes.empty():
+                undone = "not carried out: the boss took over the screen after it was decided"
+                self.history.append(StepRecord(step, decision.actions, decision.thought, undone))
+                return None
             refusal = self._guarded(step, action)
             if refusal is not None:
                 self.history.append(StepRecord(step, decision.actions, decision.thought, refusal))
                 return self._give_up_on_actions(step)
-            error, changed = self._act(step, action, reference)
+            with self.stop.acting():  # a take-over waits for the action and its settle
+                error, changed = self._act(step, action, reference)
             if error is not None:
                 self.history.append(StepRecord(step, decision.actions, decision.thought, error))
                 return self._give_up_on_actions(step)

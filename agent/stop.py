@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 from agent.errors import Stopped
 
@@ -17,6 +19,11 @@ class StopToken:
         self._running.set()
         self.reason = ""
         self.requested_at: float | None = None
+        # Whether an action is under way, and whether it holds at a pause inside (typing):
+        # what someone taking the screen over waits for (wait_until_quiet).
+        self._quiet = threading.Condition()
+        self._acting = 0
+        self._holding = 0
 
     def stop(self, reason: str = "stopped by the boss") -> None:
         if not self._stop.is_set():
@@ -44,8 +51,34 @@ class StopToken:
             raise Stopped(self.reason)
 
     def wait_while_paused(self) -> None:
-        self._running.wait()
+        if not self._running.is_set():
+            with self._quiet:
+                self._holding += 1
+                self._quiet.notify_all()
+            try:
+                self._running.wait()
+            finally:
+                with self._quiet:
+                    self._holding -= 1
         self.raise_if_stopped()
+
+    @contextlib.contextmanager
+    def acting(self) -> Iterator[None]:
+        """The runner carries out an action (and waits for the screen to settle) inside."""
+        with self._quiet:
+            self._acting += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._acting -= 1
+                self._quiet.notify_all()
+
+    def wait_until_quiet(self, timeout: float) -> bool:
+        """After pause(): wait until no action is under way, or the one under way holds at a
+        pause inside it, so nothing acts on the screen from then on. False on timeout."""
+        with self._quiet:
+            return self._quiet.wait_for(lambda: self._acting == 0 or self._holding > 0, timeout)
 
     def sleep(self, seconds: float) -> None:
         """Sleep, but wake at once and raise Stopped when a stop is requested."""

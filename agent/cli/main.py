@@ -13,7 +13,7 @@ from pathlib import Path
 from agent import __version__
 from agent.benchmark import runs as benchmark
 from agent.cli import records, run
-from agent.errors import AgentError, EnvironmentProblem
+from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.record.log import default_runs_dir, find_run
 
 EXIT_CODES = """exit codes:
@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         "--size", default="1920x1080", help="virtual screen size, WIDTHxHEIGHT (default 1920x1080)"
     )
     run.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="start this app first and wait for its window (repeatable; with "
+        "--virtual-display, before the task's own setup)",
+    )
+    run.add_argument(
         "--var",
         action="append",
         default=[],
@@ -68,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--max-steps", type=_positive, help="cap the task's step budget (budget.max_steps)"
+    )
+    run.add_argument(
+        "--max-seconds", type=_positive, help="the task's time budget (budget.max_seconds)"
     )
     run.add_argument(
         "--oracle-seed",
@@ -125,6 +136,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--json", action="store_true", help="print the result as one JSON object on stdout"
     )
+    watched = run.add_argument_group(
+        "watching and steering",
+        "a run on a private screen serves a control channel: `shain watch RUN` (or the "
+        "office) follows it live, pauses, stops and takes it over",
+    )
+    watched.add_argument(
+        "--control",
+        type=Path,
+        metavar="SOCKET",
+        help="serve the control channel at this path (default with --virtual-display: a "
+        "private folder of yours, named by the run)",
+    )
+    watched.add_argument(
+        "--ask-boss",
+        action="store_true",
+        help="approvals and the model's questions wait for a watcher's answer instead of the "
+        "task file's `approvals:` (a model's question otherwise ends the run)",
+    )
+    watched.add_argument(
+        "--pause-after",
+        type=float,
+        metavar="SECONDS",
+        help="with --ask-boss: a question unanswered this long pauses the run (it still waits)",
+    )
+    watched.add_argument(
+        "--keep-screen",
+        action="store_true",
+        help="when the task ends, keep its private screen until a watcher closes it",
+    )
 
     runs = commands.add_parser("runs", help="list past runs, newest first")
     runs.add_argument("--runs-dir", type=Path)
@@ -159,6 +199,22 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("run", nargs="?", help="a run id, a prefix, a run folder, or 'last'")
     logs.add_argument("--runs-dir", type=Path)
 
+    watch = commands.add_parser(
+        "watch",
+        help="watch a run that is going on, live: pause, stop or take over its screen",
+        description="Open a window on a run that is going on (`shain run --virtual-display`): "
+        "its screen live with its last action drawn on it, its steps and thoughts, and "
+        "Pause/Resume, Stop and Take over/Hand back. While you have taken the screen over, "
+        "your mouse and keys in the picture act on it (text from your input method too) and "
+        "the run waits; Hand back (or closing the window) lets it go on.",
+        epilog="exit codes: 0 the window was closed; 2 no such run, or it has ended (`shain "
+        "show RUN` shows an ended run); 4 no desktop to open the window on",
+    )
+    watch.add_argument("run", help="a run id, a unique prefix of one, a run folder, or 'last'")
+    watch.add_argument(
+        "--runs-dir", type=Path, help="where run folders are (default: user data dir)"
+    )
+
     commands.add_parser("schema", help="print the JSON Schema of task files")
     benchmark.add_parser(commands)
     return parser
@@ -186,10 +242,23 @@ def _command_logs(args: argparse.Namespace) -> int:
     return log_viewer(run, runs_dir)
 
 
+def _command_watch(args: argparse.Namespace) -> int:
+    from agent.run.live import read_live
+
+    folder = find_run(args.run, args.runs_dir or default_runs_dir())
+    live = read_live(folder)
+    if live is None:
+        raise ConfigError(f"run {folder.name} has ended: `shain show {folder.name}` shows it")
+    _need_a_desktop("watching a run")
+    from ui.office import watch  # the core never imports Qt; this is ui
+
+    return watch(folder, live)
+
+
 def _command_tray(args: argparse.Namespace) -> int:
     if not {"-h", "--help"} & set(args.tray_arguments):
         _need_a_desktop("the tray app")
-    from ui.tray.app import main as tray
+    from ui.tray.main import main as tray
 
     return tray(args.tray_arguments)
 
@@ -215,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _command_schema,
         "export": records.export_command,
         "logs": _command_logs,
+        "watch": _command_watch,
         "tray": _command_tray,
         "report": records.report_command,
         "bench": benchmark.command,

@@ -6,20 +6,28 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from secrets import token_hex
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from agent.desktop.screen import Screen
 from agent.errors import ConfigError
 from agent.geometry import Size
 from agent.record.log import default_runs_dir, find_run
 from agent.stop import StopToken
+from agent.taskfile.items import LaunchSpec, LaunchStep
+from agent.taskfile.task import LoadedTask
+
+if TYPE_CHECKING:
+    from agent.run.session import TaskSession
+    from agent.run.steering import Steering
 
 
 def _parse_vars(pairs: Sequence[str]) -> dict[str, str]:
@@ -41,6 +49,19 @@ def _parse_size(text: str) -> Size:
     if not (64 <= size.width <= 8192 and 64 <= size.height <= 8192):
         raise ConfigError(f"--size {text!r}: each side must be between 64 and 8192")
     return size
+
+
+APP_WINDOW_SECONDS = 30.0
+
+
+def _with_apps(loaded: LoadedTask, commands: Sequence[str]) -> LoadedTask:
+    """The task with these apps launched first, each waited for until its window is open."""
+    launches = [
+        LaunchStep(launch=LaunchSpec(command=command, window=APP_WINDOW_SECONDS))
+        for command in commands
+    ]
+    task = loaded.task.model_copy(update={"setup": [*launches, *loaded.task.setup]})
+    return replace(loaded, task=task)
 
 
 @contextlib.contextmanager
@@ -68,8 +89,34 @@ def _screen(args: argparse.Namespace) -> Iterator[Screen]:
         return
     from agent.desktop.apps import private_screen
 
-    with private_screen(_parse_size(args.size)) as screen:
+    with private_screen(_parse_size(args.size), documents=args.workdir) as screen:
         yield screen
+
+
+@contextlib.contextmanager
+def _watchable(steering: Steering | None, session: TaskSession, screen: Screen) -> Iterator[None]:
+    """The run's control channel open, and `live.json` saying where, while the block runs."""
+    if steering is None:
+        yield
+        return
+    from agent.run.control import socket_folder
+    from agent.run.live import LiveRun, remove_live, write_live
+
+    folder = session.run_folder
+    if steering.path == Path():
+        steering.path = socket_folder() / f"{folder.name}.sock"
+    size = screen.size or Size(0, 0)
+    live = LiveRun(os.getpid(), screen.display, size.width, size.height, str(steering.path),
+                   screen.private)  # fmt: skip
+    hello = {"run_id": folder.name, "run_folder": str(folder), "task": session.loaded.task.name,
+             "goal": session.loaded.task.goal, **asdict(live)}  # fmt: skip
+    steering.start(hello, session.bus.emit)
+    write_live(folder, live)
+    try:
+        yield
+    finally:
+        remove_live(folder)
+        steering.close()
 
 
 def command(args: argparse.Namespace) -> int:
@@ -92,32 +139,49 @@ def command(args: argparse.Namespace) -> int:
     overrides = _parse_vars(args.var)
     # Named now (the task file refers to it), made only once the run really starts.
     workdir = args.workdir or Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
+    args.workdir = workdir
     builtins = {"workdir": str(workdir)}
     loaded = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.seed)
     oracle = None
     if args.oracle_seed is not None:
         other = load_task(args.task, overrides=overrides, builtins=builtins, seed=args.oracle_seed)
         oracle = other.task.oracle
-    if args.max_steps is not None:
-        budget = loaded.task.budget.model_copy(update={"max_steps": args.max_steps})
+    if args.app:
+        loaded = _with_apps(loaded, args.app)
+    limits = {"max_steps": args.max_steps, "max_seconds": args.max_seconds}
+    changes = {name: value for name, value in limits.items() if value is not None}
+    if changes:
+        budget = loaded.task.budget.model_copy(update=changes)
         loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": budget}))
     runs_dir = args.runs_dir or default_runs_dir()
     progress = sys.stderr if args.json else sys.stdout
     stop = StopToken()
     request = PolicyRequest(profile, replay, oracle)
+    steering = None
+    if args.control is not None or args.virtual_display:
+        from agent.run.steering import Steering
+
+        # A watcher (the office, `shain watch`) can follow and steer the run through it.
+        steering = Steering(args.control or Path(), stop, pause_after=args.pause_after)
     with _stop_on_signals(stop), _screen(args) as screen:
-        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        workdir.mkdir(mode=0o700, parents=True, exist_ok=True)  # once there is a screen
         session = TaskSession(
             loaded,
             screen,
             runs_dir=runs_dir,
             workdir=workdir,
             policy=request,
-            sinks=[ConsoleSink(progress)],
+            sinks=[ConsoleSink(progress), *([steering] if steering else [])],
             stop=stop,
+            approver=steering.approve if steering and args.ask_boss else None,
+            ask_boss=steering.ask if steering and args.ask_boss else None,
+            notes=steering.notes if steering else None,
             open_desktop=functools.partial(LocalDesktop, monitor=args.monitor),
         )
-        result = session.run()
+        with _watchable(steering, session, screen):
+            result = session.run()
+            if steering is not None and args.keep_screen:
+                steering.wait_for_close()
     if args.json:
         print(
             json.dumps(

@@ -89,12 +89,26 @@ class Profile(pydantic.BaseModel):
         ) / 1_000_000
 
 
+class OfficeSettings(pydantic.BaseModel):
+    """How the office runs employees on screens of their own."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    # How many work at once (more wait in the queue); None: what this machine fits.
+    employees: int | None = pydantic.Field(None, ge=1, le=64)
+    # Keep an employee's screen after its task, until the boss closes its card.
+    keep_screens: bool = False
+    # An unanswered question or approval pauses the employee after this long (it still waits).
+    pause_after_seconds: float = pydantic.Field(120.0, gt=0)
+
+
 class Config(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
     default_profile: str | None = None
     profiles: dict[str, Profile] = {}
     stop_hotkey: str = "ctrl+alt+escape"  # the boss's global stop key
+    office: OfficeSettings = OfficeSettings()
 
     @pydantic.field_validator("stop_hotkey")
     @classmethod

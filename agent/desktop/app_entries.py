@@ -24,6 +24,7 @@ from agent.errors import EnvironmentProblem
 
 FIELD_CODES = frozenset({"%f", "%F", "%u", "%U", "%d", "%D", "%n", "%N", "%i", "%c", "%k", "%v"})
 MENU_ID = "root-menu"  # what openbox shows on a right click on the desktop
+TERMINAL = "xterm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,11 @@ def _entry(path: Path, environ: Mapping[str, str]) -> AppEntry | None:
     path_variable = environ.get("PATH")
     if not command or shutil.which(entry.get("TryExec") or command[0], path=path_variable) is None:
         return None
+    if entry.get("Terminal", "").lower() == "true":
+        # A program for a terminal (vim, htop) opens in one, as a desktop's menu would.
+        if shutil.which(TERMINAL, path=path_variable) is None:
+            return None
+        command = (TERMINAL, "-e", *command)
     keywords = tuple(word for word in entry.get("Keywords", "").split(";") if word)
     return AppEntry(
         path.name,
@@ -111,7 +117,9 @@ def _launch_line(command: Iterable[str], screen: Screen, manager: Mapping[str, s
         for name, value in sorted(screen.environment.items())
         if manager.get(name) != value
     ]
-    return shlex.join(["env", *unset, *changed, *command])
+    home = screen.environment.get("HOME")
+    here = [f"--chdir={home}"] if home else []  # not the folder Shain was started in
+    return shlex.join(["env", *here, *unset, *changed, *command])
 
 
 def app_menu_xml(apps: Iterable[AppEntry], screen: Screen, manager: Mapping[str, str]) -> str:

@@ -26,8 +26,11 @@ _PROFILE_FOLDERS = (
 )
 
 
-def private_profile(environment: Mapping[str, str], folder: Path) -> dict[str, str]:
-    """`environment` with a throwaway profile for apps, in folders made under `folder`.
+def private_profile(
+    environment: Mapping[str, str], folder: Path, documents: Path | None = None
+) -> dict[str, str]:
+    """`environment` with a throwaway profile for apps, in folders made under `folder`;
+    `documents`, a folder of the boss's, is its Documents folder (the only one shared).
 
     No restored sessions or "recent files" from the user's own desktop, no shell start-up
     files or history of the user's (a terminal neither runs their ~/.bashrc nor writes
@@ -39,20 +42,33 @@ def private_profile(environment: Mapping[str, str], folder: Path) -> dict[str, s
         (folder / name).mkdir(mode=0o700, parents=True, exist_ok=True)
         profile[variable] = str(folder / name)
     profile["GSETTINGS_BACKEND"] = "memory"
+    if documents is not None:
+        home = folder / "home"
+        (home / "Documents").unlink(missing_ok=True)
+        (home / "Documents").symlink_to(documents.resolve(), target_is_directory=True)
+        # File choosers and "Documents" in apps look it up here.
+        (folder / "config" / "user-dirs.dirs").write_text(
+            'XDG_DOCUMENTS_DIR="$HOME/Documents"\n', encoding="utf-8"
+        )
     return profile
 
 
 @contextlib.contextmanager
-def private_screen(size: Size) -> Iterator[Screen]:
+def private_screen(size: Size, documents: Path | None = None) -> Iterator[Screen]:
     """A private virtual screen (window manager, session and accessibility buses) whose apps
-    get a throwaway profile. All of it is gone afterwards."""
+    get a throwaway profile, with `documents` as its Documents folder, and a menu of the
+    installed apps on a right click on the desktop. All of it is gone afterwards."""
+    from agent.desktop.app_entries import install_app_menu, installed_apps
     from agent.desktop.virtual_display import VirtualDisplay
 
     profile = Path(tempfile.mkdtemp(prefix="shain-profile-"))
     try:
         with VirtualDisplay(size, accessibility=True) as display:
-            screen = display.screen
-            yield screen.with_environment(private_profile(screen.environment, profile))
+            environment = private_profile(display.screen.environment, profile, documents)
+            screen = display.screen.with_environment(environment)
+            manager = display.window_manager_environment
+            install_app_menu(installed_apps(), screen, Path(manager["XDG_CONFIG_HOME"]), manager)
+            yield screen
     finally:
         shutil.rmtree(profile, ignore_errors=True)
 
@@ -82,6 +98,9 @@ class AppLauncher:
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         if not argv:
             raise EnvironmentProblem("launch: empty command")
+        if cwd is None and self.screen.private:
+            # In its own profile's home, not in the folder Shain was started in (the boss's).
+            cwd = self.environment.get("HOME")
         if cwd is not None and not Path(cwd).is_dir():
             raise EnvironmentProblem(f"launch {argv[0]}: working directory {cwd} does not exist")
         try:

@@ -36,7 +36,7 @@ from agent.desktop.capture import ScreenCapture
 from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
 from agent.desktop.protocol import Frame
 from agent.desktop.screen import Screen
-from agent.errors import ActionError, DesktopError, EnvironmentProblem, Stopped
+from agent.errors import ActionError, DesktopError, EnvironmentProblem, ScreenGone, Stopped
 from agent.geometry import Size
 from agent.keys import MODIFIERS, executor_key_name
 from agent.stop import StopToken
@@ -178,7 +178,12 @@ class LocalDesktop:
         return self._scale_x, self._scale_y
 
     def capture(self) -> Frame:
-        frame = self._capture.grab()
+        try:
+            frame = self._capture.grab()
+        except Exception as error:  # mss: the X connection is gone, or the server died
+            raise ScreenGone(
+                f"the screen {self.screen.display or ''} went away: {error}"
+            ) from error
         pixels = frame.pixels
         for box in self.excluded.boxes():  # Shain's own windows: never shown to a model
             pixels[box.top : box.top + box.height, box.left : box.left + box.width] = MASK_BGRA
@@ -297,7 +302,11 @@ class LocalDesktop:
     def close(self) -> None:
         self.release_held_keys()
         atexit.unregister(self.release_held_keys)
+        # Closing talks to the X server one last time: after the screen went away that
+        # fails, and must not hide why the run ended.
         if self._typer is not None:
-            self._typer.close()
+            with contextlib.suppress(Exception):
+                self._typer.close()
             self._typer = None
-        self._capture.close()
+        with contextlib.suppress(Exception):
+            self._capture.close()

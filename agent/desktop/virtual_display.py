@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import select
 import shutil
@@ -24,12 +23,11 @@ from typing import IO
 from Xlib import X, error
 from Xlib.display import Display
 
+from agent.desktop.children import die_with_parent
 from agent.desktop.screen import Screen
 from agent.errors import EnvironmentProblem
 from agent.geometry import Size
 
-_PR_SET_PDEATHSIG = 1
-_SIG_DFL = 0
 _INSTALL_HINTS = {
     "Xvfb": "xvfb",
     "openbox": "openbox",
@@ -40,23 +38,6 @@ ACCESSIBILITY_BUS_LAUNCHER = "/usr/libexec/at-spi-bus-launcher"
 _STOP_GRACE_SECONDS = 2.0
 _LOG_TAIL_BYTES = 2000
 DEFAULT_SIZE = Size(1920, 1080)
-
-
-def _die_with_parent() -> Callable[[], None]:
-    # Loaded before fork: dlopen in the forked child of a threaded parent can deadlock.
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def preexec() -> None:
-        # An ignored SIGTERM survives exec (a parent started with `&` ignores it, for one) and
-        # would make both the death signal and stop() wait out their SIGKILL grace.
-        libc.signal(signal.SIGTERM, _SIG_DFL)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        # The parent may have died between fork and prctl; then no signal would ever come.
-        if os.getppid() != parent:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
 
 
 class VirtualDisplay:
@@ -90,6 +71,8 @@ class VirtualDisplay:
         self._pids: list[int] = []
         self._log: IO[bytes] | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        # What the window manager was started with: its config home holds its menu.
+        self.window_manager_environment: dict[str, str] = {}
 
     @property
     def display(self) -> str:
@@ -188,6 +171,7 @@ class VirtualDisplay:
         env = self.child_environment()
         env["XDG_CONFIG_HOME"] = self._private_dir("config")
         env["XDG_CACHE_HOME"] = self._private_dir("cache")
+        self.window_manager_environment = dict(env)
         args = ["--sm-disable"] if os.path.basename(command) == "openbox" else []
         proc = self._spawn(command, args, env=env)
         try:
@@ -312,7 +296,7 @@ class VirtualDisplay:
                 # Its own process group: Ctrl-C in the terminal reaches only Python, which then
                 # tears down in order, and stop() can signal the whole group.
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),
+                preexec_fn=die_with_parent(),
             )
         except OSError as exc:
             raise self._problem(f"cannot run {path}: {exc}") from exc

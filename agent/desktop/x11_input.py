@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from agent.desktop.x11_keymap import X11Keymap, keysym_for
@@ -22,6 +23,9 @@ from agent.keys import MODIFIERS, x11_keysym_name
 BUTTONS = {"left": 1, "middle": 2, "right": 3}
 # X's wheel buttons: up, down, left, right.
 WHEEL_UP, WHEEL_DOWN, WHEEL_LEFT, WHEEL_RIGHT = 4, 5, 6, 7
+# How long pointer input waits for the server to have played the one before (see _played).
+PLAYED_TIMEOUT_SECONDS = 0.5
+PLAYED_POLL_SECONDS = 0.001
 
 
 class X11Input:
@@ -52,6 +56,10 @@ class X11Input:
         with self._lock:
             self._xtest.fake_input(self._display, self._X.MotionNotify, x=x, y=y)
             self._display.sync()
+            screen = self._display.screen()
+            at = (min(max(x, 0), screen.width_in_pixels - 1),
+                  min(max(y, 0), screen.height_in_pixels - 1))  # fmt: skip
+            self._played(lambda pointer: (pointer.root_x, pointer.root_y) == at)
 
     def button(self, button: int, pressed: bool) -> None:
         """Press or release a pointer button where the pointer is (1 left ... 7 wheel right)."""
@@ -60,6 +68,9 @@ class X11Input:
             self._xtest.fake_input(self._display, kind, button)
             self._display.sync()
             (self._held_buttons.add if pressed else self._held_buttons.discard)(button)
+            if 1 <= button <= 5:  # the buttons the pointer's state has a bit for
+                mask = 1 << (7 + button)  # Button1Mask is 1 << 8
+                self._played(lambda pointer: bool(pointer.mask & mask) == pressed)
 
     def click(self, x: int, y: int, button: int = 1, count: int = 1) -> None:
         self.move(x, y)
@@ -80,6 +91,7 @@ class X11Input:
     def key(self, keysym: int, pressed: bool) -> None:
         """Press or release the key that carries `keysym` (a key the keyboard map has)."""
         with self._lock:
+            self._follow_keymap_changes()
             keycode = self._keycode(keysym)
             if keycode is None:
                 raise EnvironmentProblem(f"no key carries keysym {keysym:#x} on this screen")
@@ -90,6 +102,11 @@ class X11Input:
                 self._held_keys.append(keycode)
             elif keycode in self._held_keys:
                 self._held_keys.remove(keycode)
+
+    def named_key(self, canonical: str, pressed: bool) -> None:
+        """Press or release a key by its canonical name (`shift`, `enter`, `a`): a modifier
+        held through a click, say; release_all lets go of whatever is left held."""
+        self.key(self._keysym(canonical), pressed)
 
     def press_combination(self, keys: Iterable[str]) -> None:
         """Canonical key names (`ctrl`, `shift`, `a`, `f4`...), pressed in order, released
@@ -113,7 +130,10 @@ class X11Input:
             if character == "\t":
                 self._tap(self._XK.string_to_keysym("Tab"))
                 continue
-            placed = self._on_its_key(keysym_for(character))
+            # Only ASCII goes on the keyboard's own keys: a keycode carrying any other
+            # character now may be another program's borrowing (the employee's typing), which
+            # it can remap at any time; our own keymap keeps what it maps while it types.
+            placed = self._on_its_key(keysym_for(character)) if character.isascii() else None
             if placed is not None:
                 keycode, shifted = placed
                 self._tap_keycode(keycode, shifted)
@@ -138,12 +158,16 @@ class X11Input:
                 self._display.sync()
 
     def close(self) -> None:
+        """Let go of everything held, give borrowed keycodes back, close the connection. The
+        screen may be gone already (its run ended): then there is nothing left to give back."""
         self.release_all()
         with self._lock:
-            if self._keymap is not None:
-                self._keymap.close()
-                self._keymap = None
-            self._display.close()
+            keymap, self._keymap = self._keymap, None
+            with contextlib.suppress(Exception):
+                if keymap is not None:
+                    keymap.close()
+            with contextlib.suppress(Exception):
+                self._display.close()
 
     def __enter__(self) -> X11Input:
         return self
@@ -176,12 +200,42 @@ class X11Input:
     def _on_its_key(self, keysym: int) -> tuple[int, bool] | None:
         """The lowest keycode with `keysym` as its plain (False) or shifted (True) symbol."""
         with self._lock:
+            self._follow_keymap_changes()
             found = sorted(
                 (code, index)
                 for code, index in self._display.keysym_to_keycodes(keysym)
                 if index < 2 and not self._borrowed_keycode(code)
             )
         return (found[0][0], found[0][1] == 1) if found else None
+
+    def _played(self, done: Callable[[Any], bool]) -> None:
+        """Wait until the server has played the pointer event just sent: until the pointer's
+        state (position, buttons) says `done`, for half a second at most.
+
+        The window manager grabs a press on a window (to focus and raise it) and replays it
+        to the app; until it does, the pointer is frozen and what follows waits in the
+        server's queue. Measured with openbox, busy right after a keymap change: the next
+        move overtook a double click's presses, which reached the app at the wrong place.
+        A frozen pointer's state does not change, so this waits the freeze out.
+        """
+        deadline = time.monotonic() + PLAYED_TIMEOUT_SECONDS
+        while not done(self._display.screen().root.query_pointer()):
+            if time.monotonic() > deadline:
+                return  # held by someone else's grab: go on rather than hang
+            time.sleep(PLAYED_POLL_SECONDS)
+
+    def _follow_keymap_changes(self) -> None:
+        """Bring python-xlib's copy of the keyboard map up to date.
+
+        It is read once, at connect, and refreshed only from MappingNotify events, which X
+        sends every client but this connection never reads on its own: another client (the
+        employee's own typing, our X11Keymap) may have put other symbols on spare keycodes
+        since, and a stale copy would type the wrong character on them.
+        """
+        while self._display.pending_events():
+            event = self._display.next_event()
+            if event.type == self._X.MappingNotify:
+                self._display.refresh_keyboard_mapping(event)
 
     def _borrowed_keycode(self, keycode: int) -> bool:
         return self._keymap is not None and keycode in self._keymap.borrowed_keycodes

@@ -13,6 +13,7 @@ app to have read its queue. Everything is put back in `close()`.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from agent.errors import DesktopError
@@ -36,6 +37,16 @@ def keysym_for(character: str) -> int:
     return 0x01000000 + code
 
 
+def _borrowed_row(keysyms: Sequence[int]) -> bool:
+    """Whether a keycode carries one character as an X11Keymap maps it: a keysym for a
+    character beyond ASCII (Latin-1 or Unicode) on every level it has, which no key of a
+    keyboard layout does (the server repeats what was mapped on the first two levels)."""
+    symbols = [int(symbol) for symbol in keysyms if symbol]
+    if not symbols or len(set(symbols)) != 1 or keysyms[0] != keysyms[1]:
+        return False
+    return 0xA0 <= symbols[0] <= 0xFF or symbols[0] >= 0x01000000
+
+
 class X11Keymap:
     """Types arbitrary characters through XTest, borrowing spare keycodes for them."""
 
@@ -51,13 +62,19 @@ class X11Keymap:
         count = self._display.display.info.max_keycode - first + 1
         self._original = self._display.get_keyboard_mapping(first, count)
         self._first_keycode = first
-        self._spare: list[int] = [
-            first + index for index, syms in enumerate(self._original) if not any(syms)
-        ]
+        rows = list(enumerate(self._original))
+        # Empty keycodes first; then keycodes another X11Keymap has borrowed (the employee's
+        # own typing, seen from the office's take-over while the employee waits): they are
+        # given back as they were at close, so their owner finds its characters still there.
+        self._spare: list[int] = [first + index for index, syms in rows if not any(syms)]
+        others = [first + index for index, syms in rows if _borrowed_row(syms)]
+        self._spare += others
+        self._others_not_waited_for = set(others)
         if not self._spare:
             raise DesktopError("the X keyboard map has no spare keycode to type non-ASCII text")
         self._borrowed: dict[str, int] = {}
         self._changed: set[int] = set()  # every keycode remapped, to give back at close
+        self._typed_at = 0.0
 
     def type_character(self, character: str, upcoming: str = "") -> None:
         """Type one character; `upcoming` (the text after it) lets the keycodes for the next
@@ -68,6 +85,7 @@ class X11Keymap:
         self._xtest.fake_input(self._display, self._X.KeyPress, keycode)
         self._xtest.fake_input(self._display, self._X.KeyRelease, keycode)
         self._display.sync()
+        self._typed_at = time.monotonic()
 
     @property
     def borrowed_keycodes(self) -> frozenset[int]:
@@ -88,6 +106,10 @@ class X11Keymap:
                 break
             if character not in self._borrowed and not _typed_elsewhere(character):
                 keycode = self._spare[len(self._borrowed)]
+                if keycode in self._others_not_waited_for:
+                    # Its owner may have just typed on it: let the app read that key first.
+                    time.sleep(_REUSE_PAUSE_SECONDS)
+                    self._others_not_waited_for.clear()
                 keysym = keysym_for(character)
                 self._set_mapping(keycode, [keysym, keysym])
                 self._borrowed[character] = keycode
@@ -101,10 +123,13 @@ class X11Keymap:
         self._display.change_keyboard_mapping(keycode, [row])
 
     def close(self) -> None:
-        """Give every borrowed keycode back (empty, as it was) and close the connection."""
+        """Give every borrowed keycode back (as it was) and close the connection."""
         try:
+            # Keys just typed must be read with their mapping before it goes (the office
+            # closes right after the boss's last key when it hands the screen back).
+            time.sleep(max(0.0, self._typed_at + _REUSE_PAUSE_SECONDS - time.monotonic()))
             for keycode in sorted(self._changed):
-                self._set_mapping(keycode, [])
+                self._set_mapping(keycode, list(self._original[keycode - self._first_keycode]))
             self._display.sync()
             self._changed.clear()
             self._borrowed.clear()

@@ -65,6 +65,24 @@ class WindowGone:
 
 
 @dataclass(frozen=True, slots=True)
+class NewWindow:
+    """A window that was not there before (`known`: the ids of those that were) is open."""
+
+    what: str  # what is expected to open it, for messages
+    known: frozenset[int]
+    kind: str = "new_window"
+
+    def holds(self, screen: Screen | None) -> bool:
+        return any(window.window_id not in self.known for window in _windows(screen))
+
+    def describe(self) -> str:
+        return f"a new window of {self.what}"
+
+    def situation(self, screen: Screen | None) -> str:
+        return WindowAppears(".", focused=False).situation(screen)
+
+
+@dataclass(frozen=True, slots=True)
 class FileExists:
     path: str
     kind: str = "file"
@@ -97,7 +115,7 @@ class TargetAppears:
         return self.locator.what_is_visible()
 
 
-Condition = WindowAppears | WindowGone | FileExists | TargetAppears
+Condition = WindowAppears | WindowGone | NewWindow | FileExists | TargetAppears
 
 
 class ConditionTimeout(DesktopError):

@@ -26,7 +26,7 @@ from agent.perception.marks import marks_of, marks_prompt
 from agent.policy.client import ModelClient
 from agent.policy.computer_actions import COMPUTER_ACTION_TYPES, from_computer_action
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image
-from agent.policy.protocol import Decision, Observation, StepRecord, Usage
+from agent.policy.protocol import Decision, Observation, StepRecord, Usage, latest_notes
 
 _POINT = {"type": "integer", "minimum": 0}
 COMPUTER_TOOL = {
@@ -161,11 +161,17 @@ class OpenAIChatPolicy:
         if history:
             lines.append("Steps so far:")
             for record in history:
+                if record.note and not record.actions:
+                    lines.append(f"  meanwhile: {record.note}")
+                    continue
                 said = self._said.get(record.step, "(no usable action)")
                 outcome = f"failed: {record.error}" if record.error else "done"
                 lines.append(f"  step {record.step}: {said} -> {outcome}")
+                if record.note:
+                    lines.append(f"    {record.note}")
         if history and history[-1].error:
             lines.append(f"Your last step did not work: {history[-1].error}. Try another way.")
+        lines.extend(f"Since your last step: {note}" for note in latest_notes(history))
         content: list[dict[str, Any]] = [{"type": "text", "text": "\n".join(lines)}]
         for step, earlier in list(self._screens)[:-1]:
             content.append({"type": "text", "text": f"Screen at step {step}:"})

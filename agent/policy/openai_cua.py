@@ -21,7 +21,7 @@ from agent.errors import ModelOutputError
 from agent.policy.client import ModelClient
 from agent.policy.computer_actions import from_computer_action
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image
-from agent.policy.protocol import Decision, Observation, StepRecord, Usage
+from agent.policy.protocol import Decision, Observation, StepRecord, Usage, latest_notes
 
 ToolKind = Literal["computer_use_preview", "computer"]
 FAILED_PREFIX = "FAILED:"
@@ -165,6 +165,7 @@ class OpenAICuaPolicy:
             and not (self._rejected and self._rejected in last.error)
         ):
             notes.append(f"The last action failed: {last.error}")
+        notes.extend(latest_notes(history))
         return notes
 
     def _input(self, image: ModelImage, history: Sequence[StepRecord]) -> list[dict[str, Any]]:

@@ -41,6 +41,15 @@ class StepRecord:
     actions: tuple[Action, ...]
     thought: str
     error: str | None = None
+    note: str | None = None  # what the boss said or did meanwhile: an answer, a take-over
+
+
+def latest_notes(history: Sequence[StepRecord]) -> list[str]:
+    """What the boss said or did since the policy last decided: the notes of the last step."""
+    if not history:
+        return []
+    last = history[-1].step
+    return [record.note for record in history if record.step == last and record.note]
 
 
 class Policy(Protocol):

@@ -21,7 +21,7 @@ from agent.config.profiles import Profile
 from agent.geometry import Point, Size
 from agent.policy.client import ModelClient
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image, smart_resize
-from agent.policy.protocol import Decision, Observation, StepRecord, Usage
+from agent.policy.protocol import Decision, Observation, StepRecord, Usage, latest_notes
 from agent.policy.qwen_format import parse_qwen
 from agent.policy.text_reply import ParsedReply
 from agent.policy.ui_tars_format import parse_ui_tars
@@ -95,6 +95,7 @@ class _TextPolicy:
         if history and history[-1].error:
             text = f"That did not work: {history[-1].error}. Look again and try another way."
             content.append({"type": "text", "text": text})
+        content.extend({"type": "text", "text": note} for note in latest_notes(history))
         content.append(_image_part(image))
         messages.append({"role": "user", "content": content})
         return messages

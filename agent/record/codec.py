@@ -38,15 +38,21 @@ from agent.record.events import (
     CheckEvaluated,
     Decided,
     Event,
+    HandedBack,
     LoggedAction,
     LoggedEvent,
     ModelRetried,
     Observed,
+    Paused,
+    QuestionAnswered,
+    QuestionAsked,
     ReplyRejected,
+    Resumed,
     RunFinished,
     RunStarted,
     SetupDone,
     StepStarted,
+    TakenOver,
     UnknownEvent,
     UnreadableAction,
 )
@@ -284,6 +290,32 @@ def _approval_answered(f: _Fields) -> ApprovalAnswered:
     return ApprovalAnswered(f.flag("approved"), f.text("by", ""), at=f.number("at", 0.0))
 
 
+def _question_asked(f: _Fields) -> QuestionAsked:
+    return QuestionAsked(f.integer("step"), f.text("question", ""), at=f.number("at", 0.0))
+
+
+def _question_answered(f: _Fields) -> QuestionAnswered:
+    return QuestionAnswered(
+        f.integer("step"), f.text("answer", ""), f.text("by", ""), at=f.number("at", 0.0)
+    )
+
+
+def _paused(f: _Fields) -> Paused:
+    return Paused(f.text("reason", ""), at=f.number("at", 0.0))
+
+
+def _resumed(f: _Fields) -> Resumed:
+    return Resumed(at=f.number("at", 0.0))
+
+
+def _taken_over(f: _Fields) -> TakenOver:
+    return TakenOver(f.text("by", ""), at=f.number("at", 0.0))
+
+
+def _handed_back(f: _Fields) -> HandedBack:
+    return HandedBack(f.number("seconds", 0.0), at=f.number("at", 0.0))
+
+
 def _action_rejected(f: _Fields) -> ActionRejected:
     return ActionRejected(
         f.integer("step"), f.action("action"), f.text("reason", ""), at=f.number("at", 0.0)
@@ -341,6 +373,12 @@ _READERS: dict[str, Callable[[_Fields], Event]] = {
     ModelRetried.kind: _model_retried,
     ApprovalRequested.kind: _approval_requested,
     ApprovalAnswered.kind: _approval_answered,
+    QuestionAsked.kind: _question_asked,
+    QuestionAnswered.kind: _question_answered,
+    Paused.kind: _paused,
+    Resumed.kind: _resumed,
+    TakenOver.kind: _taken_over,
+    HandedBack.kind: _handed_back,
     ActionRejected.kind: _action_rejected,
     ActionExecuted.kind: _action_executed,
     ActionFailed.kind: _action_failed,

@@ -13,17 +13,33 @@ from agent.record.events import (
     ApprovalAnswered,
     ApprovalRequested,
     CheckEvaluated,
+    HandedBack,
     LoggedAction,
     LoggedEvent,
     ModelRetried,
+    Paused,
+    QuestionAnswered,
+    QuestionAsked,
     ReplyRejected,
+    Resumed,
     RunStarted,
     SetupDone,
+    TakenOver,
     UnreadableAction,
 )
 
 # Events that are not a step's own but may happen during one: notes on it.
-Note = ModelRetried | ApprovalRequested | ApprovalAnswered
+Note = (
+    ModelRetried
+    | ApprovalRequested
+    | ApprovalAnswered
+    | QuestionAsked
+    | QuestionAnswered
+    | Paused
+    | Resumed
+    | TakenOver
+    | HandedBack
+)
 
 
 def describe_logged(action: LoggedAction) -> str:
@@ -63,6 +79,10 @@ def describe_event(event: LoggedEvent) -> str | None:
         case CheckEvaluated(description=description, passed=passed, detail=detail):
             mark = "ok  " if passed else "FAIL"
             return f"  check {mark} {description} {detail}".rstrip()
+        case (
+            QuestionAsked() | QuestionAnswered() | Paused() | Resumed() | TakenOver() | HandedBack()
+        ):
+            return f"  boss      {describe_note(event)}"
         case _:
             return None
 
@@ -76,3 +96,15 @@ def describe_note(note: Note) -> str:
             return f"approval requested: {reason}"
         case ApprovalAnswered(approved=approved, by=by):
             return f"{'approved' if approved else 'denied'} by {by or 'someone'}"
+        case QuestionAsked(question=question):
+            return f"asked the boss: {question}"
+        case QuestionAnswered(answer=answer, by=by):
+            return f"answered by the {by or 'boss'}: {answer}"
+        case Paused(reason=reason):
+            return f"paused: {reason}"
+        case Resumed():
+            return "resumed"
+        case TakenOver(by=by):
+            return f"taken over by the {by or 'boss'}"
+        case HandedBack(seconds=seconds):
+            return f"handed back after {seconds:.1f}s"

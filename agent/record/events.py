@@ -7,6 +7,7 @@ event, so no sink can leak one.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -135,6 +136,56 @@ class ApprovalAnswered:
 
 
 @dataclass(frozen=True, slots=True)
+class QuestionAsked:
+    """The model asked the boss something (`ask_boss`) and waits for the answer."""
+
+    kind: ClassVar[str] = "question_asked"
+    step: int
+    question: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionAnswered:
+    kind: ClassVar[str] = "question_answered"
+    step: int
+    answer: str
+    by: str  # "boss"
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """The run holds before its next action: the boss paused it, or took over the screen."""
+
+    kind: ClassVar[str] = "paused"
+    reason: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    kind: ClassVar[str] = "resumed"
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class TakenOver:
+    """The boss took over the employee's screen: what happens on it now is the boss's doing."""
+
+    kind: ClassVar[str] = "taken_over"
+    by: str  # who holds it: "boss (office)", "boss (shain watch)"
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class HandedBack:
+    kind: ClassVar[str] = "handed_back"
+    seconds: float  # how long the boss held the screen
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class ActionExecuted:
     kind: ClassVar[str] = "action_executed"
     step: int
@@ -188,6 +239,12 @@ Event = (
     | ModelRetried
     | ApprovalRequested
     | ApprovalAnswered
+    | QuestionAsked
+    | QuestionAnswered
+    | Paused
+    | Resumed
+    | TakenOver
+    | HandedBack
     | ActionRejected
     | ActionExecuted
     | ActionFailed
@@ -214,13 +271,19 @@ class EventSink(Protocol):
 
 
 class EventBus:
-    """Masks each event once, then hands it to every sink in order."""
+    """Masks each event once, then hands it to every sink in order.
+
+    Events come from the run's thread, and from a watcher's (the boss pausing or taking over):
+    one event at a time reaches the sinks, so a log line is never written into another.
+    """
 
     def __init__(self, sinks: list[EventSink] | None = None, masker: SecretMasker | None = None):
         self.sinks: list[EventSink] = list(sinks or [])
         self.masker = masker or SecretMasker()
+        self._lock = threading.RLock()
 
     def emit(self, event: Event) -> None:
         masked = self.masker.mask(event)
-        for sink in self.sinks:
-            sink.handle(masked)
+        with self._lock:
+            for sink in self.sinks:
+                sink.handle(masked)

@@ -20,15 +20,21 @@ from agent.record.events import (
     ApprovalRequested,
     CheckEvaluated,
     Decided,
+    HandedBack,
     LoggedAction,
     LoggedEvent,
     ModelRetried,
     Observed,
+    Paused,
+    QuestionAnswered,
+    QuestionAsked,
     ReplyRejected,
+    Resumed,
     RunFinished,
     RunStarted,
     SetupDone,
     StepStarted,
+    TakenOver,
     UnknownEvent,
 )
 
@@ -305,7 +311,17 @@ class StepFolder:
                 progress.checks.append(event)
             case SetupDone():
                 progress.setup.append(event)
-            case ModelRetried() | ApprovalAnswered() | ApprovalRequested(step=None):
+            case (
+                ModelRetried()
+                | ApprovalAnswered()
+                | ApprovalRequested(step=None)
+                | QuestionAsked()
+                | QuestionAnswered()
+                | Paused()
+                | Resumed()
+                | TakenOver()
+                | HandedBack()
+            ):
                 # Not a step's own event: a note on the step that is going on, if any.
                 if self._current is None:
                     progress.note_events.append(event)

@@ -270,3 +270,76 @@ class ControlServer:
                     self._watchers.remove(watcher)
             if self._on_leave is not None:
                 self._on_leave(watcher)
+
+
+# --- what the employee tells its watchers (parsed at the watcher's edge) ---------------------
+
+
+class _Message(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="ignore", frozen=True)  # newer fields: ignored
+
+
+class Hello(_Message):
+    """Which run this is, and where its screen is."""
+
+    type: Literal["hello"]
+    run_id: str
+    run_folder: str
+    task: str
+    goal: str | None = None
+    pid: int
+    display: str | None
+    width: int
+    height: int
+    control: str
+    private: bool
+
+
+class EventMessage(_Message):
+    """One event of the run, as the run log writes it (decode with agent.record.codec)."""
+
+    type: Literal["event"]
+    event: dict[str, Any]
+
+
+class StateMessage(_Message):
+    type: Literal["state"]
+    state: Literal["starting", "working", "paused", "taken_over", "needs_you", "ended"]
+    detail: str = ""
+
+
+class QuestionMessage(_Message):
+    """Something the boss must answer: an approval (yes or no) or the model's question."""
+
+    type: Literal["question"]
+    id: int
+    kind: Literal["approval", "question"]
+    text: str
+    step: int | None = None
+    action: str | None = None
+
+
+class AnsweredMessage(_Message):
+    type: Literal["answered"]
+    id: int
+
+
+class RefusedMessage(_Message):
+    type: Literal["refused"]
+    command: str = ""
+    reason: str
+
+
+Message = Annotated[
+    Hello | EventMessage | StateMessage | QuestionMessage | AnsweredMessage | RefusedMessage,
+    pydantic.Field(discriminator="type"),
+]
+_MESSAGE = pydantic.TypeAdapter(Message)
+
+
+def parse_message(line: bytes) -> Message | None:
+    """A message from an employee; None for one this version does not know (a newer kind)."""
+    try:
+        return _MESSAGE.validate_json(line)
+    except pydantic.ValidationError:
+        return None

@@ -7,6 +7,7 @@ policies (`agent/policy/choose.py`); the task file's steps become scripted steps
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,9 +17,9 @@ from agent.desktop.apps import AppLauncher
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Desktop, Frame
 from agent.desktop.screen import Screen
-from agent.errors import AgentError, UnsupportedError
+from agent.errors import AgentError, ScreenGone, UnsupportedError
 from agent.guard import GuardRules, RuleGuard
-from agent.loop import Budget, Limits, Outcome, Runner, Spent
+from agent.loop import BossQuestion, Budget, Limits, Outcome, Runner, Spent
 from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.choose import PolicyChoice, PolicyContext, PolicyRequest, choose_policy
 from agent.policy.client import RetryNotice
@@ -68,6 +69,8 @@ class TaskSession:
         sinks: Sequence[EventSink] = (),
         stop: StopToken | None = None,
         approver: Approver | None = None,
+        ask_boss: BossQuestion | None = None,
+        notes: queue.SimpleQueue[str] | None = None,
         open_desktop: DesktopOpener = LocalDesktop,
     ) -> None:
         self.loaded = loaded
@@ -76,6 +79,8 @@ class TaskSession:
         self.request = policy or PolicyRequest()
         self.stop = stop or StopToken()
         self.open_desktop = open_desktop
+        self.ask_boss = ask_boss  # None: a model's question ends the run, as headless
+        self.notes = notes  # what the boss did meanwhile, for the policy (see Runner)
         task = loaded.task
         self.log = RunLog.create(
             runs_dir, task.name, {"task_file": str(loaded.path), "workdir": str(workdir)}
@@ -119,7 +124,8 @@ class TaskSession:
                 if error.exit_code == EXIT_BAD_INPUT
                 else RunStatus.ENVIRONMENT_ERROR
             )
-            return self._finish(status, error.exit_code, str(error), outcome.steps)
+            steps = error.steps if isinstance(error, ScreenGone) else outcome.steps
+            return self._finish(status, error.exit_code, str(error), steps)
         except Exception as error:
             # A bug: the log still gets its ending, then the error goes on to the command.
             reason = f"internal error: {type(error).__name__}: {error}"
@@ -164,6 +170,8 @@ class TaskSession:
             limits=limits,
             guard=RuleGuard(guard_rules(task, choice.profile)),
             approve=self.approvals.approve_action,
+            ask_boss=self.ask_boss,
+            notes=self.notes,
         )
         self.spent = runner.spent
         outcome = runner.run()

@@ -12,8 +12,9 @@ from agent.desktop.apps import AppLauncher
 from agent.desktop.protocol import Desktop
 from agent.desktop.screen import Screen
 from agent.desktop.settle import fingerprint, wait_until_settled
+from agent.desktop.windows import list_windows
 from agent.errors import EnvironmentProblem
-from agent.perception.conditions import wait_for
+from agent.perception.conditions import NewWindow, wait_for
 from agent.perception.locator import Locator
 from agent.record.events import Event, SetupDone
 from agent.stop import StopToken
@@ -64,8 +65,14 @@ def run_setup(
         before = time.monotonic()
         match item:
             case LaunchStep(launch=spec):
+                windows = list_windows(screen.display) if spec.window is not None else []
+                known = frozenset(window.window_id for window in windows)
                 launcher.launch(spec.command, cwd=spec.cwd, env=spec.env)
                 description = f"launch {spec.command}"
+                if spec.window is not None:
+                    waited = NewWindow(repr(spec.command), known)
+                    wait_for(waited, spec.window, stop, screen)
+                    description += " (its window is open)"
             case RunStep(run=spec):
                 run_setup_command(spec.command, spec.timeout, screen.environment, workdir)
                 description = f"run {spec.command}"

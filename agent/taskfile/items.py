@@ -255,6 +255,9 @@ class LaunchSpec(TaskModel):
     command: Text
     cwd: Text | None = None
     env: dict[str, VarValue] = Field(default_factory=dict)  # numbers become strings
+    window: Seconds | None = Field(
+        None, description="wait this many seconds at most for the app to open a new window"
+    )
 
     @classmethod
     def _normalise(cls, data: Any) -> Any:

@@ -25,7 +25,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"policy"}),
     frozenset({"loop"}),
     frozenset({"run"}),
-    frozenset({"report", "benchmark"}),
+    frozenset({"report", "benchmark", "office"}),
     frozenset({"cli", "agent", "__main__"}),  # `agent` is the package itself (its version)
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

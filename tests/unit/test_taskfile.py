@@ -197,6 +197,7 @@ def test_launch_mapping_form_and_numbers_in_env(tmp_path: Path) -> None:
         "command": "app --big",
         "cwd": "/srv",
         "env": {"PORT": "8080", "MODE": "fast"},
+        "window": None,  # no waiting for a window unless asked
     }
     assert isinstance(wait_for, WaitForStep) and wait_for.wait_for.timeout == 10.0
 

@@ -1,5 +1,5 @@
 """`python -m ui.tray`: the same as `shain tray`."""
 
-from ui.tray.app import main
+from ui.tray.main import main
 
 raise SystemExit(main())

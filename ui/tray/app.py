@@ -1,28 +1,31 @@
 """`shain tray`: the tray icon and its menu, or an always-on-top window where there is no tray.
 
-New task… puts a task on the queue; one runs at a time on a worker thread. The icon follows the
-run's events (through the QtBridge) and pauses; the boss's Stop and Pause only set the running
-worker's StopToken. A notification says when a task has ended. What the guard holds is asked
-of the boss on an approval card; with no answer in time the card pauses the run.
+New task… asks where. On a screen of its own (the default), the task goes to the office: an
+employee process per task, several at once, with cards, questions and the live view (ui/office).
+On the boss's desktop, it goes on the desktop queue: one runs at a time on a worker thread. The
+icon follows that run's events (through the QtBridge) and pauses; the boss's Stop and Pause only
+set the running worker's StopToken. A notification says when a task has ended. What the guard
+holds is asked of the boss on an approval card; with no answer in time the card pauses the run.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from agent.config.profiles import load_config, resolve_profile
+from agent.config.profiles import Config
 from agent.desktop.boss_input import DEFAULT_HOTKEY
 from agent.desktop.exclusions import ExcludedRegions
-from agent.errors import AgentError
+from agent.office.capacity import office_slots
+from agent.office.employee import EmployeeOrder
 from agent.record.events import Event
-from agent.record.log import default_runs_dir
+from ui.office.hiring import order_for
+from ui.office.office import CRASHED, FAILED, Employee, Office
+from ui.office.office_window import OfficeWindow
 from ui.tray.approval_card import DEFAULT_TIMEOUT_SECONDS, ApprovalCard
 from ui.tray.approvals import Answer, PendingApproval
 from ui.tray.bridge import QtBridge
@@ -31,7 +34,7 @@ from ui.tray.icons import state_icon
 from ui.tray.own_windows import OwnWindowTracker
 from ui.tray.progress_window import ProgressWindow
 from ui.tray.queue import QueuedTask, TaskQueue
-from ui.tray.request import TaskRequest, make_request
+from ui.tray.request import TaskRequest
 from ui.tray.settings_dialog import SettingsDialog
 from ui.tray.state import TrayState, TrayStatus
 from ui.tray.task_dialog import TaskDialog
@@ -50,8 +53,10 @@ class TrayApp(QObject):
         exit_when_idle: bool = False,
         approval_timeout: float = DEFAULT_TIMEOUT_SECONDS,
         hotkey_from_config: bool = False,
+        config: Config | None = None,
     ) -> None:
         super().__init__()
+        self.config = config or Config()
         self.hotkey_from_config = hotkey_from_config  # Settings… changes it (no --hotkey)
         self.approval_timeout = approval_timeout
         self.cards: list[ApprovalCard] = []  # open approval cards
@@ -73,8 +78,14 @@ class TrayApp(QObject):
         self.queue.changed.connect(self._refresh)
         self.worker: TaskWorker | None = None
         self._windows: list[QWidget] = []  # the dialog and log viewers, kept alive
+        self.office = Office(office_slots(self.config.office))
+        self.office.employee_ended.connect(self._employee_ended)
+        self.office_window = OfficeWindow(self.office, runs_dir)
+        self.office_window.new_task_requested.connect(self.ask_for_task)
+        self.office.queue.changed.connect(self._refresh)
 
         self.new_task = self._action("New task…", self.ask_for_task)
+        self.open_office_action = self._action("Office…", self.open_office)
         self.pause = self._action("Pause", self.pause_run)
         self.resume = self._action("Resume", self.resume_run)
         self.stop = self._action("Stop", self.stop_run)
@@ -85,6 +96,7 @@ class TrayApp(QObject):
         self.queue_menu = QMenu("Queue")
         self.menu = QMenu()
         self.menu.addAction(self.new_task)
+        self.menu.addAction(self.open_office_action)
         self.menu.addMenu(self.queue_menu)
         self.menu.addSeparator()
         for action in (self.pause, self.resume, self.stop):
@@ -102,10 +114,12 @@ class TrayApp(QObject):
         if available if use_tray is None else use_tray:
             self.tray = QSystemTrayIcon(state_icon(TrayState.IDLE))
             self.tray.setContextMenu(self.menu)
+            self.tray.activated.connect(self._icon_clicked)
             self.tray.show()
         else:
             actions = [
                 self.new_task,
+                self.open_office_action,
                 self.pause,
                 self.resume,
                 self.stop,
@@ -135,8 +149,39 @@ class TrayApp(QObject):
         if dialog.request is not None:
             self.enqueue(dialog.request)
 
-    def enqueue(self, request: TaskRequest) -> QueuedTask:
+    def enqueue(self, request: TaskRequest) -> QueuedTask | Employee:
+        """On the desktop queue, or to an employee of the office (a screen of its own)."""
+        if request.own_screen is not None:
+            return self.hire(order_for(request, self.runs_dir, self.config), request.label)
         return self.queue.add(request.label, request)
+
+    def hire(self, order: EmployeeOrder, label: str) -> Employee:
+        employee = self.office.hire(label, order)
+        print(f"hired {employee.name} for {label}", flush=True)
+        return employee
+
+    def open_office(self) -> None:
+        self.office_window.show()
+        self.office_window.raise_()
+        self.office_window.activateWindow()
+
+    def _icon_clicked(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.open_office()
+
+    def _employee_ended(self, employee: Employee) -> None:
+        print(f"employee {employee.label}: {employee.state} {employee.run_folder}", flush=True)
+        self.notify(
+            f"'{employee.label}': {employee.state}",
+            employee.detail,
+            failed=employee.state in (FAILED, CRASHED),
+        )
+        self._refresh()
+        if self.exit_when_idle and self._idle():
+            QTimer.singleShot(0, self.quit_app)
+
+    def _idle(self) -> bool:
+        return self.queue.running is None and not self.office.queue.tasks
 
     def pause_run(self) -> None:
         if self.worker is not None:
@@ -179,7 +224,10 @@ class TrayApp(QObject):
             self.hotkey = dialog.saved.stop_hotkey  # for the next task
 
     def quit_app(self) -> None:
-        """Stop the running task cleanly, wait for it (its desktop releases held keys), quit."""
+        """Stop the running task and every employee cleanly (each log ends with its last
+        event), wait for them (the desktop releases held keys), quit."""
+        self.office.quit()
+        self.office_window.shut()
         for task in self.queue.waiting:
             self.queue.remove(task.id)
         worker = self.worker
@@ -253,7 +301,7 @@ class TrayApp(QObject):
             print(f"task {name}: {result.status} {result.run_folder}", flush=True)
         self.queue.task_finished(task.id)
         self._refresh()
-        if self.exit_when_idle and self.queue.running is None:
+        if self.exit_when_idle and self._idle():
             QTimer.singleShot(0, self.quit_app)
 
     def _on_event(self, event: Event) -> None:
@@ -307,32 +355,6 @@ class TrayApp(QObject):
             self.queue_menu.addAction("(empty)").setEnabled(False)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shain tray", description=__doc__)
-    parser.add_argument("--runs-dir", type=Path, help="where run folders go")
-    parser.add_argument("--run", type=Path, action="append", default=[], help="queue a task file")
-    parser.add_argument("--profile", help="the config profile for --run tasks")
-    parser.add_argument(
-        "--hotkey", help=f"the global stop hotkey (default: the config's, else {DEFAULT_HOTKEY})"
-    )
-    parser.add_argument("--exit-when-idle", action="store_true", help="quit when the queue empties")
-    parser.add_argument("--window", action="store_true", help="the control window, not the tray")
-    parser.add_argument(
-        "--approval-timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT_SECONDS,
-        help="seconds an approval card waits for an answer before it pauses the task",
-    )
-    return parser
-
-
-def _print_geometry(tray: TrayApp) -> None:
-    """Where the icon sits on the screen (for scripts that click it)."""
-    if tray.tray is not None:
-        box = tray.tray.geometry()
-        print(f"tray geometry: {box.x()} {box.y()} {box.width()} {box.height()}", flush=True)
-
-
 def _place(card: ApprovalCard) -> None:
     """Top right of the screen, under the tray: where the boss's eyes go for Shain."""
     card.adjustSize()
@@ -351,35 +373,3 @@ def _print_buttons(card: ApprovalCard) -> None:
         top_left = button.mapToGlobal(button.rect().topLeft())
         box = f"{top_left.x()} {top_left.y()} {button.width()} {button.height()}"
         print(f"approval button {answer.value}: {box}", flush=True)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName("Shain")
-    app.setQuitOnLastWindowClosed(False)
-    runs_dir = args.runs_dir or default_runs_dir()
-    try:
-        config = load_config()
-        profile = resolve_profile(config, args.profile)
-        requests = [make_request(path=path, profile=profile) for path in args.run]
-    except AgentError as error:
-        print(f"shain tray: {error}", file=sys.stderr)
-        return error.exit_code
-    tray = TrayApp(
-        runs_dir,
-        hotkey=args.hotkey or config.stop_hotkey,
-        hotkey_from_config=args.hotkey is None,
-        use_tray=False if args.window else None,
-        exit_when_idle=args.exit_when_idle,
-        approval_timeout=args.approval_timeout,
-    )
-    print(f"system tray available: {tray.tray_available}", flush=True)
-    if tray.tray is not None:
-        QTimer.singleShot(1000, lambda: _print_geometry(tray))
-    for request in requests:
-        tray.enqueue(request)
-    if args.exit_when_idle and not requests:
-        QTimer.singleShot(0, tray.quit_app)
-    return int(app.exec())

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListView,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -51,6 +50,7 @@ from ui.tray.progress_model import (
     frame_image,
 )
 from ui.widgets.elided_label import ElidedLabel
+from ui.widgets.panels import screen_beside, titled_column
 from ui.widgets.screenshot_view import ScreenshotView
 from ui.widgets.style import STYLE_SHEET, cost_text, pill_style, status_colours, tokens_text
 
@@ -248,21 +248,8 @@ class ProgressWindow(QWidget):
             budget_layout.addWidget(bar)
             bar.hide()
 
-        steps_title = QLabel("Steps")
-        steps_title.setObjectName("sectionTitle")
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        side_layout.addWidget(steps_title)
-        side_layout.addWidget(self.steps, 1)
-        side_layout.addWidget(budget_box)
-
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.screen_view)
-        splitter.addWidget(side)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([700, 360])
+        side = titled_column("Steps", self.steps, budget_box)
+        splitter = screen_beside(self.screen_view, side, 2, [700, 360])
 
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self._pause_clicked)

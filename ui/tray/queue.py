@@ -1,4 +1,5 @@
-"""The task queue: tasks wait in order, one runs at a time, the next starts when it ends.
+"""The task queue: tasks wait in order; up to `slots` run at once (one on the boss's desktop,
+several in the office), and the next starts when one ends.
 
 The queue does not run anything itself: `start` (the app's, or a test's fake) is called with the
 task to run, and whoever runs it calls `task_finished` when it has ended.
@@ -28,16 +29,22 @@ class QueuedTask:
 class TaskQueue(QAbstractListModel):
     changed = Signal()  # a task was added, removed, started or finished
 
-    def __init__(self, start: Callable[[QueuedTask], None]) -> None:
+    def __init__(self, start: Callable[[QueuedTask], None], slots: int = 1) -> None:
         super().__init__()
         self._start = start
-        self._tasks: list[QueuedTask] = []  # the running one (if any) first
-        self._running: QueuedTask | None = None
+        self.slots = slots
+        self._tasks: list[QueuedTask] = []  # the running ones first, in the order they started
+        self._running: list[QueuedTask] = []
         self._ids = itertools.count(1)
 
     @property
     def running(self) -> QueuedTask | None:
-        return self._running
+        """The task that started first of those running."""
+        return self._running[0] if self._running else None
+
+    @property
+    def running_tasks(self) -> list[QueuedTask]:
+        return list(self._running)
 
     @property
     def tasks(self) -> list[QueuedTask]:
@@ -45,7 +52,12 @@ class TaskQueue(QAbstractListModel):
 
     @property
     def waiting(self) -> list[QueuedTask]:
-        return [task for task in self._tasks if task is not self._running]
+        return [task for task in self._tasks if task not in self._running]
+
+    def set_slots(self, slots: int) -> None:
+        """How many may run at once from now on (the running ones go on)."""
+        self.slots = max(1, slots)
+        self._start_next()
 
     def add(self, label: str, payload: Any) -> QueuedTask:
         task = QueuedTask(next(self._ids), label, payload)
@@ -60,16 +72,17 @@ class TaskQueue(QAbstractListModel):
     def remove(self, task_id: int) -> bool:
         """Take a waiting task off the queue; the running one is stopped, not removed."""
         for row, task in enumerate(self._tasks):
-            if task.id == task_id and task is not self._running:
+            if task.id == task_id and task not in self._running:
                 self._remove_row(row)
                 return True
         return False
 
     def task_finished(self, task_id: int) -> None:
-        if self._running is None or self._running.id != task_id:
+        finished = next((task for task in self._running if task.id == task_id), None)
+        if finished is None:
             return
-        row = self._tasks.index(self._running)
-        self._running = None
+        row = self._tasks.index(finished)
+        self._running.remove(finished)
         self._remove_row(row)
         self._start_next()
 
@@ -80,7 +93,7 @@ class TaskQueue(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._tasks):
             return None
         task = self._tasks[index.row()]
-        running = task is self._running
+        running = task in self._running
         if role == Qt.ItemDataRole.DisplayRole:
             return f"▶ {task.label}" if running else task.label
         if role == ID_ROLE:
@@ -96,10 +109,10 @@ class TaskQueue(QAbstractListModel):
         self.changed.emit()
 
     def _start_next(self) -> None:
-        if self._running is not None or not self._tasks:
-            return
-        self._running = self._tasks[0]
-        top = self.index(0, 0)
-        self.dataChanged.emit(top, top)
-        self.changed.emit()
-        self._start(self._running)
+        while len(self._running) < self.slots and len(self._running) < len(self._tasks):
+            task = self._tasks[len(self._running)]  # the first waiting one
+            self._running.append(task)
+            row = self.index(len(self._running) - 1, 0)
+            self.dataChanged.emit(row, row)
+            self.changed.emit()
+            self._start(task)

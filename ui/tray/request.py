@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from secrets import token_hex
 
 from agent.config.profiles import MODEL_POLICIES, Profile
+from agent.desktop.app_entries import AppEntry
 from agent.errors import TaskFileError
+from agent.geometry import Size
 from agent.taskfile.task import BudgetSpec, LoadedTask, load_task, load_task_text
 
 GOAL_TASK_NAME = "goal"
+
+
+@dataclass(frozen=True)
+class OwnScreen:
+    """Where an employee works in the office: a private screen of its own."""
+
+    size: Size = field(default_factory=lambda: Size(1920, 1080))
+    apps: tuple[AppEntry, ...] = ()  # started on it before the task
+    shared_folder: Path | None = None  # the boss's folder it works in: its Documents
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,8 @@ class TaskRequest:
     profile: Profile
     profile_name: str
     workdir: Path  # named now (the task may refer to {workdir}), made when the run starts
+    own_screen: OwnScreen | None = None  # None: on the boss's own desktop
+    path: Path | None = None  # the task file, when the task came from one
 
     @property
     def label(self) -> str:
@@ -37,6 +50,23 @@ class TaskRequest:
 
 def new_workdir() -> Path:
     return Path(tempfile.gettempdir()) / f"shain-work-{token_hex(4)}"
+
+
+def check_shared_folder(text: str) -> Path:
+    """The folder the boss shares with an employee, or TaskFileError saying what is wrong."""
+    folder = Path(text).expanduser()
+    if not folder.exists():
+        raise TaskFileError(f"the shared folder {folder} does not exist")
+    if not folder.is_dir():
+        raise TaskFileError(f"the shared folder {folder} is not a folder")
+    try:  # really writing, as the employee will (permission bits say nothing to root)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".shain-probe-"):
+            pass
+    except OSError:
+        raise TaskFileError(
+            f"the shared folder {folder} is not writable: the employee works in it"
+        ) from None
+    return folder.resolve()
 
 
 def _literal(text: str) -> str:
@@ -58,9 +88,11 @@ def make_request(
     max_steps: int | None = None,
     max_seconds: float | None = None,
     workdir: Path | None = None,
+    own_screen: OwnScreen | None = None,
 ) -> TaskRequest:
     """The request, or TaskFileError saying what is wrong (file:line for a broken file)."""
-    workdir = workdir or new_workdir()
+    shared = own_screen.shared_folder if own_screen is not None else None
+    workdir = workdir or shared or new_workdir()
     builtins = {"workdir": str(workdir)}
     if path is not None:
         loaded = load_task(path, builtins=builtins)
@@ -83,4 +115,4 @@ def make_request(
     if changes:
         new_budget = BudgetSpec.model_validate({**budget.model_dump(), **changes})
         loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": new_budget}))
-    return TaskRequest(loaded, profile, profile_name, workdir)
+    return TaskRequest(loaded, profile, profile_name, workdir, own_screen, path)

@@ -14,12 +14,14 @@ from typing import Any, get_args
 
 import pydantic
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from agent.config.credentials import NO_KEYRING, keyring_available, store_key, stored_key
 from agent.config.profiles import (
     Config,
+    OfficeSettings,
     PolicyName,
     Profile,
     config_path,
@@ -34,6 +37,7 @@ from agent.config.profiles import (
     save_config,
 )
 from agent.errors import AgentError
+from agent.office.capacity import employees_this_machine_fits
 
 NEW_PROFILE = "New profile…"
 POLICIES: tuple[str, ...] = get_args(PolicyName)
@@ -71,6 +75,19 @@ class SettingsDialog(QDialog):
         self.key_status.setStyleSheet("color: #666")
         self.hotkey = QLineEdit(self.config.stop_hotkey)
         self.hotkey.setPlaceholderText("e.g. ctrl+alt+escape")
+        office = self.config.office
+        self.employees = QSpinBox()
+        self.employees.setRange(0, 64)
+        self.employees.setSpecialValueText(
+            f"what this machine fits ({employees_this_machine_fits()})"
+        )
+        self.employees.setValue(office.employees or 0)
+        self.keep_screens = QCheckBox("keep an employee's screen until its card is closed")
+        self.keep_screens.setChecked(office.keep_screens)
+        self.pause_after = QSpinBox()
+        self.pause_after.setRange(1, 24 * 3600)
+        self.pause_after.setSuffix(" s")
+        self.pause_after.setValue(round(office.pause_after_seconds))
 
         form = QFormLayout()
         form.addRow("Default profile", self.profile)
@@ -81,6 +98,9 @@ class SettingsDialog(QDialog):
         form.addRow("API key", self.api_key)
         form.addRow("", self.key_status)
         form.addRow("Stop hotkey", self.hotkey)
+        form.addRow("Employees at once", self.employees)
+        form.addRow("Screens", self.keep_screens)
+        form.addRow("Unanswered pauses after", self.pause_after)
         self.problem = QLabel(config_problem)
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c0392b")
@@ -181,6 +201,11 @@ class SettingsDialog(QDialog):
                 default_profile=name,
                 profiles={**self.config.profiles, name: profile},
                 stop_hotkey=self.hotkey.text(),
+                office=OfficeSettings(
+                    employees=self.employees.value() or None,
+                    keep_screens=self.keep_screens.isChecked(),
+                    pause_after_seconds=self.pause_after.value(),
+                ),
             )
         except pydantic.ValidationError as error:
             labels = {"stop_hotkey": "stop hotkey"}

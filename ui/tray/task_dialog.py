@@ -1,4 +1,4 @@
-"""New task…: a goal in plain words or a task file, a profile, and the budget.
+"""New task…: a goal in plain words or a task file, where it runs, a profile, and the budget.
 
 Accepting checks everything first (an empty goal, a broken task file with its file:line
 message, a goal with a profile that has no model); a problem stays in the dialog, in words.
@@ -27,14 +27,21 @@ from PySide6.QtWidgets import (
 )
 
 from agent.config.profiles import Config, Profile, load_config, resolve_profile
+from agent.desktop.app_entries import AppEntry
 from agent.errors import AgentError
+from ui.office.placement import PlacementChooser
 from ui.tray.request import TaskRequest, make_request
 
 FROM_TASK = "from the task"
 
 
 class TaskDialog(QDialog):
-    def __init__(self, config: Config | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        parent: QWidget | None = None,
+        apps: list[AppEntry] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Shain — new task")
         self.request: TaskRequest | None = None
@@ -66,7 +73,9 @@ class TaskDialog(QDialog):
         self.max_seconds = self._spin(0, 24 * 3600, 600)
         self.max_seconds.setSuffix(" s")
 
+        self.placement = PlacementChooser(apps)
         form = QFormLayout()
+        form.addRow("Where", self.placement)
         form.addRow("Profile", self.profile)
         form.addRow("Max steps", self.max_steps)
         form.addRow("Max seconds", self.max_seconds)
@@ -141,6 +150,7 @@ class TaskDialog(QDialog):
             profile_name=name,
             max_steps=self.max_steps.value() or None,
             max_seconds=self.max_seconds.value() or None,
+            own_screen=self.placement.choice(),
         )
 
     def accept(self) -> None:

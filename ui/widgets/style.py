@@ -89,3 +89,23 @@ def when_text(at: float | None, short: bool = False) -> str:
     if at is None:
         return "–"
     return time.strftime("%b %d %H:%M" if short else "%Y-%m-%d %H:%M:%S", time.localtime(at))
+
+
+# An office employee's state (ui/office/office.py) -> colours, from the ones runs use.
+EMPLOYEE_STATE_COLOURS: dict[str, tuple[str, str]] = {
+    "waiting": NEUTRAL,
+    "starting": NEUTRAL,
+    "working": RUN_STATUS_COLOURS[RunStatus.INCOMPLETE],
+    "needs you": STATUS_COLOURS[REJECTED],
+    "paused": RUN_STATUS_COLOURS[RunStatus.STOPPED],
+    "taken over": RUN_STATUS_COLOURS[RunStatus.BAD_INPUT],
+    "done": RUN_STATUS_COLOURS[RunStatus.SUCCESS],
+    "failed": RUN_STATUS_COLOURS[RunStatus.FAILED],
+    "stopped": RUN_STATUS_COLOURS[RunStatus.STOPPED],
+    "crashed": RUN_STATUS_COLOURS[RunStatus.CRASHED],
+}
+
+
+def employee_pill_style(state: str) -> str:
+    text, background = EMPLOYEE_STATE_COLOURS.get(state, NEUTRAL)
+    return f"color: {text}; background: {background};"
