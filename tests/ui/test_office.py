@@ -286,3 +286,18 @@ def test_a_kept_screen_stays_after_the_task_until_the_card_is_closed(
     window.close_card(employee)
     qtbot.waitUntil(lambda: not employee.process.alive, timeout=15_000)
     assert not left_behind(dict(order.environment), timeout=5)
+
+
+def test_on_a_wayland_session_my_desktop_is_refused_with_the_reason(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    dialog = TaskDialog(Config(), apps=[])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    placement = dialog.placement
+    assert placement.own_screen.isChecked()
+    assert not placement.my_desktop.isEnabled()
+    assert placement.why_not_desktop.isVisible()
+    assert "Wayland session without X" in placement.why_not_desktop.text()

@@ -4,6 +4,7 @@ clicks, keys or clipboard reaches the boss's screen."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -16,6 +17,8 @@ from agent.desktop.apps import AppLauncher, private_profile
 from agent.desktop.clipboard import read_clipboard
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.perception.conditions import WindowAppears, wait_for
+from agent.record.events import RunFinished
+from agent.record.log import read_run
 from agent.stop import StopToken
 from tests.helpers import REPO, device_events, environment_without_display, left_behind
 
@@ -124,3 +127,43 @@ def test_three_employees_work_while_the_boss_types_undisturbed(tmp_path: Path) -
             assert not left_behind(environment)
         finally:
             apps.close_all()
+
+
+WAITS = """\
+name: waits-long
+goal: Wait until the sign file is there.
+steps:
+  - wait_for: {file: "{workdir}/sign", timeout: 120}
+"""
+
+
+def test_sigterm_to_the_tray_stops_its_employees_cleanly(tmp_path: Path) -> None:
+    """A closed session sends SIGTERM: the tray quits as its Quit does, every employee stops
+    cleanly (its log ends with its last event) and nothing of theirs is left."""
+    task = tmp_path / "waits.yaml"
+    task.write_text(WAITS, encoding="utf-8")
+    environment = environment_without_display()
+    environment["QT_QPA_PLATFORM"] = "offscreen"
+    runs = tmp_path / "runs"
+    tray = subprocess.Popen(
+        [
+            sys.executable, "-m", "agent", "tray", "--window", "--office", str(task),
+            "--office", str(task), "--policy", "scripted", "--runs-dir", str(runs),
+        ],
+        env=environment, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(list(runs.glob("*/events.jsonl"))) < 2 or not all(
+        "step_started" in log.read_text() for log in runs.glob("*/events.jsonl")
+    ):
+        assert time.monotonic() < deadline and tray.poll() is None, tray.stderr
+        time.sleep(0.2)
+    tray.send_signal(signal.SIGTERM)
+    out, err = tray.communicate(timeout=60)
+    assert tray.returncode == 0, err[-2000:]
+    assert out.count("employee waits-long: stopped") == 2, out
+    for folder in runs.iterdir():
+        record = read_run(folder)
+        assert record.status == "stopped"
+        assert isinstance(record.events[-1], RunFinished)
+    assert not left_behind(environment)

@@ -29,11 +29,9 @@ def build_window(run: Path | None, runs_dir: Path) -> LogViewerWindow:
 
 def main(run: Path | None, runs_dir: Path) -> int:
     """Open the viewer and return when its window is closed (the exit code)."""
-    from PySide6.QtWidgets import QApplication
+    from ui.widgets.application import run_until_quit, shain_application
 
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([])
-    app.setApplicationName("Shain log viewer")
+    app = shain_application("Shain log viewer")
     window = build_window(run, runs_dir)
     window.show()
-    return int(app.exec())
+    return run_until_quit(app)

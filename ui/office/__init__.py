@@ -17,15 +17,11 @@ __all__ = ["watch"]
 
 def watch(run_folder: Path, live: LiveRun) -> int:
     """Open a watch window on the run going on in `run_folder`; return when it is closed."""
-    from PySide6.QtWidgets import QApplication
-
     from ui.office.watch_window import WatchWindow
+    from ui.widgets.application import run_until_quit, shain_application
 
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([])
-    app.setApplicationName("Shain")
+    app = shain_application()
     window = WatchWindow(Path(live.control), alive=lambda: read_live(run_folder) is not None)
     window.show()
-    code = int(app.exec())
-    window.shutdown()  # the boss's held keys let go, the employee told, before exiting
-    return code
+    # The boss's held keys let go and the employee told, before the process ends.
+    return run_until_quit(app, then=window.shutdown)

@@ -12,7 +12,7 @@ import itertools
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from agent.office.employee import EmployeeOrder, EmployeeProcess
 from agent.record.events import LoggedEvent, RunFinished
@@ -230,6 +230,11 @@ class Office(QObject):
                 employee.process.wait(2.0)
             if on_each is not None:
                 on_each(employee)
+        # Their ends were queued to this thread: hear them now, before the loop is gone.
+        deadline = time.monotonic() + 2.0
+        while any(e.ended_at is None for e in working) and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
 
     def _start(self, task: QueuedTask) -> None:
         employee: Employee = task.payload

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
 from agent.config.profiles import load_config, resolve_profile
 from agent.desktop.boss_input import DEFAULT_HOTKEY
@@ -19,6 +17,7 @@ from ui.office.hiring import order_for
 from ui.tray.app import TrayApp
 from ui.tray.approval_card import DEFAULT_TIMEOUT_SECONDS
 from ui.tray.request import OwnScreen, make_request
+from ui.widgets.application import run_until_quit, shain_application
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,9 +61,7 @@ def _print_geometry(tray: TrayApp) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName("Shain")
+    app = shain_application()
     app.setQuitOnLastWindowClosed(False)
     runs_dir = args.runs_dir or default_runs_dir()
     try:
@@ -103,14 +100,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             tray.enqueue(request)
     if args.exit_when_idle and not requests:
         QTimer.singleShot(0, tray.quit_app)
-    code = int(app.exec())
-    if app.platformName() == "wayland":
-        # Qt's wayland plugin (PySide6 6.12) can hang at interpreter exit: PySide's atexit
-        # cleanup destroys the QApplication, ~QWaylandDisplay waits for its event thread, and
-        # that thread waits in wl_display_read_events for good (3 of 40 quits on a loaded
-        # machine). Nothing is left to do after the event loop (quit_app waited for the run),
-        # so the process ends here, skipping that cleanup. tests/ui/test_wayland_session.py
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return run_until_quit(app, on_signal=tray.quit_app)
