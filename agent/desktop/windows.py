@@ -32,6 +32,7 @@ class ScreenWindow:
     box: Box  # its outer edges (border included) in root coordinates
     override_redirect: bool  # placed by its app, not the window manager: menus, tooltips
     client: WindowInfo | None  # the managed window it frames (or is), if any
+    tooltip: bool = False  # a tooltip: it goes as soon as the pointer moves to click
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +41,11 @@ class WindowStack:
     windows: tuple[ScreenWindow, ...]  # bottom first, as the X server stacks them
 
     def topmost_at(self, point: Point) -> ScreenWindow | None:
-        """The window a user sees at this point, or None for the bare background."""
+        """The window a user sees at this point, or None for the bare background. A tooltip
+        does not count: GTK hides it on the pointer's first move, so a click reaches what is
+        under it (measured: a click on galculator's 0 under the tooltip of 1 types 0)."""
         for window in reversed(self.windows):
-            if window.box.contains(point):
+            if window.box.contains(point) and not window.tooltip:
                 return window
         return None
 
@@ -89,8 +92,22 @@ def window_stack(display_name: str | None = None) -> WindowStack:
             )
             override_redirect = bool(attributes.override_redirect)
             client = framing.get(int(child.id))
-            windows.append(ScreenWindow(int(child.id), box, override_redirect, client))
+            tooltip = override_redirect and _is_tooltip(display, child)
+            windows.append(ScreenWindow(int(child.id), box, override_redirect, client, tooltip))
         return WindowStack(screen, tuple(windows))
+
+
+def _is_tooltip(display: Any, window: Any) -> bool:
+    from Xlib import X, error
+
+    try:
+        kinds = window.get_full_property(
+            display.intern_atom("_NET_WM_WINDOW_TYPE"), X.AnyPropertyType
+        )
+    except error.XError:
+        return False  # closed while we looked
+    tooltip = display.intern_atom("_NET_WM_WINDOW_TYPE_TOOLTIP")
+    return kinds is not None and tooltip in kinds.value
 
 
 @contextlib.contextmanager

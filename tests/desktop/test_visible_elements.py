@@ -201,3 +201,24 @@ def test_timings(two_apps: TwoApps) -> None:
         medians[label] = statistics.median(times)
         print(f"{label}: median {medians[label] * 1000:.1f} ms")
     assert medians["window stack"] < 0.1
+
+
+def test_a_tooltip_over_a_button_does_not_hide_it(two_apps: TwoApps) -> None:
+    """GTK shows a tooltip where the pointer rests, over the keys below it; it goes as soon as
+    the pointer moves, so the keys under it still count as seen."""
+    keys = {e.name: e for e in until(two_apps, lambda seen: []) if e.role in KEYS}
+    one, zero = keys["1"].box.center, keys["0"].box.center
+    two_apps.raise_(two_apps.galculator)
+    two_apps.run("xdotool", "mousemove", "--sync", str(one.x), str(one.y), "click", "1")
+    two_apps.run("xdotool", "mousemove", str(one.x + 2), str(one.y + 1))  # rests: a tooltip
+
+    def tooltip_over_zero() -> bool:
+        window = window_stack(two_apps.environment["DISPLAY"]).windows[-1]
+        return window.tooltip and window.box.contains(zero)
+
+    deadline = time.monotonic() + 5
+    while not tooltip_over_zero():
+        assert time.monotonic() < deadline, "no tooltip came up over the 0 key"
+        time.sleep(0.1)
+    seen = {e.name for e in visible_elements(two_apps.screen) if e.role in KEYS}
+    assert "0" in seen
