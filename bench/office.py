@@ -24,6 +24,9 @@ and how much CPU went to processes that were not ours ("others").
     .venv/bin/python bench/office.py                       # both parts (about 10 minutes)
     .venv/bin/python bench/office.py --employees 1,2,4 --window 30 --skip-throughput
     .venv/bin/python bench/office.py --skip-footprint --parallel 1,2,3,4,6,8 --repeats 3
+
+(One file past 400 lines on purpose: a benchmark is copied and run alone, with nothing of
+the tests around it.)
 """
 
 from __future__ import annotations

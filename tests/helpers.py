@@ -103,14 +103,20 @@ def run_task(
     return TaskRun(completed.returncode, result, completed.stderr, seconds)
 
 
-def living_processes(
-    names: Iterable[str] = RUN_PROGRAMS, marker: str | None = None
-) -> dict[int, str]:
-    """pid -> name of the processes with one of these names that are alive (not zombies);
-    with `marker`, only those started under an environment made by environment_without_display
-    with that marker (children inherit it), so other runs on the machine do not count."""
-    wanted = set(names)
-    found = {}
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    group: int  # its process group
+
+    @property
+    def path(self) -> Path:
+        return Path("/proc") / str(self.pid)
+
+
+def process_table() -> list[ProcessInfo]:
+    """Every living process (zombies left out), read from /proc."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -119,10 +125,29 @@ def living_processes(
         except OSError:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state = stat[stat.rindex(")") + 2]
-        if name in wanted and state not in "ZX" and _carries(entry, marker):
-            found[int(entry.name)] = name
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] not in "ZX":
+            found.append(ProcessInfo(int(entry.name), name, int(fields[2])))
     return found
+
+
+def living_processes(
+    names: Iterable[str] = RUN_PROGRAMS, marker: str | None = None
+) -> dict[int, str]:
+    """pid -> name of the processes with one of these names that are alive (not zombies);
+    with `marker`, only those started under an environment made by environment_without_display
+    with that marker (children inherit it), so other runs on the machine do not count."""
+    wanted = set(names)
+    return {
+        process.pid: process.name
+        for process in process_table()
+        if process.name in wanted and _carries(process.path, marker)
+    }
+
+
+def group_members(group: int) -> dict[int, str]:
+    """pid -> name of the living processes in a process group."""
+    return {process.pid: process.name for process in process_table() if process.group == group}
 
 
 def _carries(process: Path, marker: str | None) -> bool:

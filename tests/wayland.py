@@ -32,6 +32,7 @@ from pathlib import Path
 from PIL import Image
 
 from agent.desktop.children import die_with_parent
+from tests.helpers import group_members
 
 BACKGROUND = (0x2E, 0x5A, 0x88)  # the desktop's colour, RGB
 SIZE = (1920, 1080)
@@ -94,7 +95,7 @@ class WaylandSession:
 
     def processes(self) -> dict[int, str]:
         """pid -> name of the living processes of weston's group: weston and its shell client."""
-        return _group_members(self.process.pid)
+        return group_members(self.process.pid)
 
     def screenshot(self, path: Path, timeout: float = 10.0) -> Path:
         """The whole output as a PNG at `path`, taken by weston-screenshooter."""
@@ -211,26 +212,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        while _group_members(process.pid) and time.monotonic() < deadline:
+        while group_members(process.pid) and time.monotonic() < deadline:
             time.sleep(0.005)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-
-
-def _group_members(group: int) -> dict[int, str]:
-    """pid -> name of the living (not zombie) processes in a process group."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, pgid = fields[0], int(fields[2])
-        if pgid == group and state not in "ZX":
-            found[int(entry.name)] = name
-    return found

@@ -27,7 +27,7 @@ from PIL import Image, ImageChops
 from agent.desktop.protocol import Frame
 from agent.geometry import Box
 from agent.perception.ocr import OcrReader
-from tests.helpers import ARTIFACTS, REPO
+from tests.helpers import ARTIFACTS, REPO, group_members
 from tests.wayland import BACKGROUND, WaylandSession, weston_session
 
 pytestmark = [pytest.mark.desktop]
@@ -90,22 +90,6 @@ def _text_in(shot: Path, region: Box) -> str:
     return " ".join(line.text for line in lines)
 
 
-def _group_alive(group: int) -> list[int]:
-    """The living (not zombie) processes of a process group."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == group and fields[0] not in "ZX":
-            alive.append(int(entry.name))
-    return alive
-
-
 def _ended(tray: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
     """The tray's output once it has ended; a tray still running after `timeout` is killed and
     fails the test (on Wayland, Qt could hang at exit)."""
@@ -145,15 +129,15 @@ def test_weston_dies_with_a_killed_test_process() -> None:
     try:
         assert owner.stdout is not None
         group, runtime_dir = owner.stdout.readline().split()
-        assert _group_alive(int(group)), "weston did not start"
+        assert group_members(int(group)), "weston did not start"
     finally:
         owner.kill()
         owner.communicate()
     try:
         deadline = time.monotonic() + 5
-        while _group_alive(int(group)) and time.monotonic() < deadline:
+        while group_members(int(group)) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert not _group_alive(int(group))
+        assert not group_members(int(group))
     finally:
         shutil.rmtree(runtime_dir, ignore_errors=True)  # its owner had no time to
 
@@ -178,7 +162,7 @@ def test_tray_shows_its_window_on_wayland_and_ends_on_sigterm(
     assert "system tray available: False" in out, (out, err)
     # SIGTERM quits the way the Quit button does.
     assert tray.returncode == 0, (tray.returncode, err)
-    assert not _group_alive(tray.pid)
+    assert not group_members(tray.pid)
     # (weston fades a closed window out over a few hundred milliseconds)
     deadline = time.monotonic() + GONE_SECONDS
     while boss_desktop.screenshot(shot) and _windows(shot) is not None:
@@ -197,7 +181,7 @@ def test_tray_on_wayland_refuses_a_desktop_task_and_quits_when_idle(
     assert tray.returncode == 0, (out, err)
     said = [line for line in out.splitlines() if line.startswith("task quick:")]
     assert said and "error" in said[0] and "no display" in said[0], out
-    assert not _group_alive(tray.pid)
+    assert not group_members(tray.pid)
     assert boss_desktop.processes(), "weston went down with the tray"
 
 
@@ -213,4 +197,4 @@ def test_tray_on_wayland_runs_a_task_in_the_office_on_a_screen_of_its_own(
     assert tray.returncode == 0, (out, err)
     said = [line for line in out.splitlines() if line.startswith("employee zenity-question:")]
     assert said and ": done " in said[0], (out, err)
-    assert not _group_alive(tray.pid)
+    assert not group_members(tray.pid)

@@ -37,7 +37,7 @@ from ui.office.live_view import LiveView
 from ui.tray.progress_model import StepListModel
 from ui.tray.progress_window import PROGRESS_STYLE, StepDelegate
 from ui.widgets.elided_label import ElidedLabel
-from ui.widgets.panels import screen_beside, titled_column
+from ui.widgets.panels import heading, screen_beside, titled_column
 from ui.widgets.style import STYLE_SHEET, pill_style
 
 # The employee's states (agent/run/control.py) -> (pill text, text colour, background).
@@ -79,14 +79,7 @@ class WatchWindow(QWidget):
         self._asking = False  # asked for the screen, not answered yet
         self.live_view: LiveView | None = None
 
-        self.title = ElidedLabel("Connecting…")
-        self.title.setObjectName("title")
-        self.pill = QLabel()
-        self.pill.setObjectName("pill")
-        self.pill.hide()
-        heading = QHBoxLayout()
-        heading.addWidget(self.title, 1)
-        heading.addWidget(self.pill)
+        top, self.title, self.pill = heading("Connecting…")
         self.state_line = ElidedLabel("Connecting to the employee…")
         self.state_line.setObjectName("subtle")
 
@@ -129,7 +122,7 @@ class WatchWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(8)
-        layout.addLayout(heading)
+        layout.addLayout(top)
         layout.addWidget(self.state_line)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)

@@ -49,8 +49,7 @@ from ui.tray.progress_model import (
     StepListModel,
     frame_image,
 )
-from ui.widgets.elided_label import ElidedLabel
-from ui.widgets.panels import screen_beside, titled_column
+from ui.widgets.panels import heading, screen_beside, titled_column
 from ui.widgets.screenshot_view import ScreenshotView
 from ui.widgets.style import STYLE_SHEET, cost_text, pill_style, status_colours, tokens_text
 
@@ -208,14 +207,7 @@ class ProgressWindow(QWidget):
         self.paused = False
         self._overlays: list[Overlay] = []
 
-        self.status = ElidedLabel("Waiting for a task")
-        self.status.setObjectName("title")
-        self.pill = QLabel()
-        self.pill.setObjectName("pill")
-        self.pill.hide()
-        heading = QHBoxLayout()
-        heading.addWidget(self.status, 1)
-        heading.addWidget(self.pill)
+        top, self.status, self.pill = heading("Waiting for a task")
 
         self.screen_view = ScreenshotView()
         self.screen_view.show_frame(None, (), "The screen shows here once the task starts")
@@ -264,7 +256,7 @@ class ProgressWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(10)
-        layout.addLayout(heading)
+        layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
         self.resize(1100, 640)
@@ -343,8 +335,8 @@ class ProgressWindow(QWidget):
         self._set_status(f"Working on '{self.task_name}'{step}")
 
     def _show_finished(self, status: RunStatus, reason: str) -> None:
-        heading = {RunStatus.SUCCESS: "Done", RunStatus.STOPPED: "Stopped"}.get(status, "Ended")
-        self._set_status(f"{heading}: {reason}" if reason else heading)
+        ending = {RunStatus.SUCCESS: "Done", RunStatus.STOPPED: "Stopped"}.get(status, "Ended")
+        self._set_status(f"{ending}: {reason}" if reason else ending)
         self.pill.setText(status.replace("_", " "))
         self.pill.setStyleSheet(pill_style(status))
         self.pill.show()

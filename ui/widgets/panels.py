@@ -1,9 +1,25 @@
-"""Layouts the live windows share: a titled column (the steps), beside a screen."""
+"""Layouts the live windows share: a title with a pill, a titled column (the steps) beside a
+screen."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from ui.widgets.elided_label import ElidedLabel
+
+
+def heading(text: str) -> tuple[QHBoxLayout, ElidedLabel, QLabel]:
+    """A window's title line: the title, and a status pill at its right (hidden at first)."""
+    title = ElidedLabel(text)
+    title.setObjectName("title")
+    pill = QLabel()
+    pill.setObjectName("pill")
+    pill.hide()
+    row = QHBoxLayout()
+    row.addWidget(title, 1)
+    row.addWidget(pill)
+    return row, title, pill
 
 
 def titled_column(title: str, body: QWidget, *below: QWidget) -> QWidget:
