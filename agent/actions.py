@@ -19,7 +19,9 @@ from agent.errors import ActionError
 from agent.geometry import Point, Size
 from agent.keys import canonical_key, parse_key_combination
 
-MouseButton = Literal["left", "right", "middle"]
+MouseButton = Literal["left", "right", "middle", "back", "forward"]
+# Keys held down through a pointer action (a shift-click, a ctrl-drag): canonical names.
+Held = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,7 @@ class Click:
     y: int
     button: MouseButton = "left"
     count: Annotated[int, pydantic.Field(ge=1, le=3)] = 1
+    hold: Held = ()
     kind: Literal["click"] = "click"
 
 
@@ -35,6 +38,7 @@ class Click:
 class Move:
     x: int
     y: int
+    hold: Held = ()
     kind: Literal["move"] = "move"
 
 
@@ -42,6 +46,7 @@ class Move:
 class Drag:
     path: Annotated[tuple[Point, ...], pydantic.Field(min_length=2)]
     button: MouseButton = "left"
+    hold: Held = ()
     kind: Literal["drag"] = "drag"
 
 
@@ -53,6 +58,7 @@ class Scroll:
     y: int
     scroll_x: int = 0
     scroll_y: int = 0
+    hold: Held = ()
     kind: Literal["scroll"] = "scroll"
 
 
@@ -139,6 +145,8 @@ def parse_action(data: Mapping[str, Any], screen: Size | None = None) -> Action:
         )
     if kind == "key":
         fields["keys"] = _keys_from(fields.get("keys"))
+    if fields.get("hold"):
+        fields["hold"] = _keys_from(fields["hold"], "hold")
     if kind == "drag" and isinstance(fields.get("path"), list | tuple):
         fields["path"] = [_point_from(point) for point in fields["path"]]
     try:
@@ -157,14 +165,13 @@ def _point_from(value: Any) -> Any:
     return value
 
 
-def _keys_from(value: Any) -> tuple[str, ...]:
+def _keys_from(value: Any, field: str = "keys") -> tuple[str, ...]:
     if isinstance(value, str):
         return parse_key_combination(value)
     if isinstance(value, list | tuple) and value and all(isinstance(k, str) for k in value):
         return tuple(canonical_key(k) for k in value)
-    raise ActionError(
-        "invalid key action: 'keys' must be a combination like 'ctrl+s' or a list of key names"
-    )
+    what = "key action: 'keys'" if field == "keys" else "action: 'hold'"
+    raise ActionError(f"invalid {what} must be a combination like 'ctrl+s' or a list of key names")
 
 
 def describe_validation_error(error: pydantic.ValidationError) -> str:
@@ -213,11 +220,23 @@ def action_to_dict(action: Action) -> dict[str, Any]:
     kind = fields.pop("kind")
     if isinstance(action, KeyPress):
         fields["keys"] = list(action.keys)
+    if "hold" in fields:
+        if fields["hold"]:
+            fields["hold"] = list(fields["hold"])
+        else:
+            del fields["hold"]  # the usual case: no key held, and logs stay as they were
     return {"kind": kind, **fields}
 
 
 def describe_action(action: Action) -> str:
-    """A short human line for consoles and logs: `click left (400, 300)`, `type 'hello'`."""
+    """A short human line for consoles and logs: `click left (400, 300)`, `type 'hello'`;
+    keys held through it go first: `shift+click left (400, 300)`."""
+    held = action.hold if isinstance(action, Click | Move | Drag | Scroll) else ()
+    line = _describe(action)
+    return "+".join(held) + "+" + line if held else line
+
+
+def _describe(action: Action) -> str:
     match action:
         case Click(x=x, y=y, button=button, count=count):
             times = "" if count == 1 else f" x{count}"

@@ -40,9 +40,10 @@ class EnvironmentProblem(DesktopError):
 class ScreenGone(EnvironmentProblem):
     """The screen went away under a run (its X server died, the connection broke)."""
 
-    def __init__(self, message: str, steps: int = 0) -> None:
-        super().__init__(message)
-        self.steps = steps  # the steps the run had taken when it went
+
+class RunLogUnwritable(EnvironmentProblem):
+    """The run's folder cannot be written (a full disk, a read-only or removed folder): the run
+    stops before its next action, since nothing may be done that the log does not hold."""
 
 
 class ModelError(AgentError):

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.actions import Action, AskBoss, Done, Fail, describe_action
-from agent.desktop.protocol import Desktop
+import numpy as np
+
+from agent.actions import Action, AskBoss, Click, Done, Fail, Wait, describe_action
+from agent.desktop.protocol import Desktop, Frame
 from agent.desktop.settle import Fingerprint, SettlePolicy, fingerprint, wait_until_settled
 from agent.errors import (
     ActionError,
@@ -20,9 +22,12 @@ from agent.errors import (
     ScreenGone,
     Stopped,
 )
+from agent.geometry import Point
 from agent.guard import Guard, RuleGuard
+from agent.perception.pointed import ClickWitness, PointedElement, PointedWindow
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
 from agent.record.events import (
+    ActionContext,
     ActionExecuted,
     ActionFailed,
     ActionRejected,
@@ -34,6 +39,7 @@ from agent.record.events import (
     ReplyRejected,
     StepStarted,
 )
+from agent.secret_places import SecretKeeper
 from agent.stop import StopToken
 
 # Asked by the runner when the guard holds an action: (step, action, reason) -> approved?
@@ -62,6 +68,9 @@ class Limits:
     failed_actions: int = 3
     bad_replies: int = 3
     repeats: int | None = None  # the same action N times with no screen change (None: off)
+    # Waiting (or only looking) this long with no change on the screen (None: off). Waiting
+    # is bounded by time, not by repeats: a model that waits for a slow app is not stuck.
+    idle_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,8 @@ class _Streaks:
     bad_replies: int = 0
     repeats: int = 0
     last_action: Action | None = None
+    idle_print: Fingerprint | None = None  # the screen since the model began only watching
+    idle_since: float = 0.0
     last_error: str = ""
     history: list[StepRecord] = field(default_factory=list)
 
@@ -111,6 +122,8 @@ class Runner:
         approve: ActionApprover | None = None,
         ask_boss: BossQuestion | None = None,
         notes: queue.SimpleQueue[str] | None = None,
+        secrets: SecretKeeper | None = None,
+        witness: ClickWitness | None = None,
     ) -> None:
         self.desktop = desktop
         self.policy = policy
@@ -122,7 +135,13 @@ class Runner:
         self.guard = guard or RuleGuard()
         self.approve = approve or _deny
         self.ask_boss = ask_boss
+        # Puts secrets' values into the actions that carry their placeholders, and paints
+        # them over on frames (its guard is in `guard`).
+        self.secrets = secrets
+        # Looks at what each click points at, for `shain learn` (ActionContext events).
+        self.witness = witness
         self.spent = Spent()
+        self.step = 0  # the step under way (or the last one): what a fault is reported at
         self._streaks = _Streaks()
         # What the boss did meanwhile (took the screen over and handed it back), put here
         # from any thread: the policy is told at its next step, and a decision made before
@@ -141,6 +160,7 @@ class Runner:
                 self.stop.wait_while_paused()
                 self._check_budget(step, time.monotonic() - started)
                 step += 1
+                self.step = step
                 final = self._step(step)
                 if final is not None:
                     return final
@@ -150,7 +170,7 @@ class Runner:
             return Outcome("budget", str(exceeded), step)
         except ScreenGone as gone:
             # The run ends as an environment error that says when; its log keeps the steps.
-            raise ScreenGone(f"the screen went away at step {step}: {gone}", step) from gone
+            raise ScreenGone(f"the screen went away at step {step}: {gone}") from gone
         finally:
             with contextlib.suppress(Exception):  # on a screen that went away, nothing to release
                 self.desktop.release_held_keys()
@@ -173,10 +193,15 @@ class Runner:
         self.bus.emit(StepStarted(step))
         before = time.monotonic()
         frame = self.desktop.capture()
+        if self.secrets is not None:
+            frame = self.secrets.censor(frame)  # before the model or the log sees it
         self.bus.emit(Observed(step, frame, frame.captured_at - before))
         decision = self._decide(step, Observation(step, frame, self.desktop.size))
         if decision is None:
             return self._give_up_on_replies(step)
+        idle = self._note_idle(decision, frame)
+        if idle is not None:
+            return Outcome("failed", idle, step)
         reference = fingerprint(frame)
         for action in decision.actions:
             match action:
@@ -270,9 +295,11 @@ class Runner:
 
     def _act(self, step: int, action: Action, reference: Fingerprint) -> tuple[str | None, bool]:
         """Execute and settle; returns (error, whether the screen changed)."""
+        pointed = self._pointed(action)  # before the press: a button may go with it
         before = time.monotonic()
         try:
-            self.desktop.execute(action, self.stop)
+            executed = action if self.secrets is None else self.secrets.resolve(action)
+            self.desktop.execute(executed, self.stop)
         except (ActionError, DesktopError) as problem:
             message = f"{describe_action(action)}: {problem}"
             self.bus.emit(ActionFailed(step, action, message))
@@ -281,13 +308,53 @@ class Runner:
             return message, False
         acted = time.monotonic() - before
         settled = wait_until_settled(self.desktop.capture, reference, self.stop, self.settle)
+        if self.secrets is not None:
+            self.secrets.settled()
         self.bus.emit(
             ActionExecuted(step, action, acted, settled.seconds, settled.settled, settled.changed)
         )
+        self._witnessed(step, pointed)
         return None, settled.changed
+
+    def _pointed(self, action: Action) -> tuple[PointedWindow, PointedElement | None] | None:
+        if self.witness is None or not isinstance(action, Click):
+            return None
+        try:
+            return self.witness.pointed(Point(action.x, action.y))
+        except Exception:  # a record for learning: not seeing it never fails the run
+            return None
+
+    def _witnessed(
+        self, step: int, pointed: tuple[PointedWindow, PointedElement | None] | None
+    ) -> None:
+        if self.witness is None:
+            return
+        try:
+            titles, focused = self.witness.windows()
+        except Exception:  # as in _pointed
+            titles, focused = (), ""
+        window, element = pointed or (PointedWindow("", None), None)
+        self.bus.emit(ActionContext(step, window.title, window.box, element, titles, focused))
+
+    def _note_idle(self, decision: Decision, frame: Frame) -> str | None:
+        """Why a model that only waits (or looks) on an unchanging screen is stuck, or None."""
+        streaks = self._streaks
+        if any(not isinstance(action, Wait) for action in decision.actions):
+            streaks.idle_print = None  # it acts (or ends): the repeats rule watches that
+            return None
+        now, current = time.monotonic(), fingerprint(frame)
+        if streaks.idle_print is None or not np.array_equal(current, streaks.idle_print):
+            streaks.idle_print, streaks.idle_since = current.copy(), now
+            return None
+        idle, limit = now - streaks.idle_since, self.limits.idle_seconds
+        if limit is not None and idle >= limit:
+            return f"waited {idle:.0f}s with no change on the screen: the agent is stuck"
+        return None
 
     def _note_repeat(self, action: Action, changed: bool) -> str | None:
         streaks = self._streaks
+        if isinstance(action, Wait):
+            return None  # waiting is bounded by time (_note_idle), not by repeats
         if changed or action != streaks.last_action:
             streaks.repeats = 0 if changed else 1
         else:

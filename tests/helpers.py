@@ -10,7 +10,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,3 +268,24 @@ def device_events(display_name: str) -> Iterator[list[tuple[str, int]]]:
         control.sync()
         control.close()
         data.close()
+
+
+def side_by_side(
+    cases: Iterable[str], check: Callable[[str, Path], None], tmp_path: Path, at_once: int = 3
+) -> None:
+    """`check(case, folder)` for every case, `at_once` of them side by side (each run is a
+    process on a screen of its own, mostly waiting for its screen to settle), each in a folder
+    of its own; one failure listing every case that failed."""
+
+    def attempt(case: str) -> str | None:
+        folder = tmp_path / case
+        folder.mkdir()
+        try:
+            check(case, folder)
+        except AssertionError as failure:
+            return f"{case}: {failure}"
+        return None
+
+    with ThreadPoolExecutor(at_once) as pool:
+        failures = [failure for failure in pool.map(attempt, cases) if failure is not None]
+    assert not failures, "\n".join(failures)

@@ -70,11 +70,13 @@ def _data_image_urls(value: Any) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer with a JSON body."""
+    """An HTTP answer with a JSON body (any JSON: replies of the wrong shape are tested too),
+    or with `raw` text instead when it is not JSON at all."""
 
-    body: dict[str, Any]
+    body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,12 @@ def _handler_for(server: ModelServer) -> type[BaseHTTPRequestHandler]:
                 server._stopping.wait(answer.seconds)
                 self.close_connection = True
                 return
-            payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
+            text = (
+                answer.raw
+                if answer.raw is not None
+                else json.dumps(answer.body, ensure_ascii=False)
+            )
+            payload = text.encode("utf-8")
             try:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")

@@ -138,11 +138,11 @@ def run_one(planned: PlannedRun, options: ChildOptions) -> RunScore:
         "--json",
         "--seed",
         str(planned.seed),
-        "--policy",
-        planned.policy,
         "--runs-dir",
         str(options.runs_dir),
     ]
+    if planned.policy:  # none: what the task file says (its steps)
+        command += ["--policy", planned.policy]
     if planned.oracle_seed is not None:
         command += ["--oracle-seed", str(planned.oracle_seed)]
     if options.max_steps is not None:

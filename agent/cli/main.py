@@ -9,10 +9,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from agent import __version__
 from agent.benchmark import runs as benchmark
-from agent.cli import records, run
+from agent.cli import fleet, learn, records, run
+from agent.config.profiles import PolicyName
 from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.record.log import default_runs_dir, find_run
 
@@ -95,25 +97,28 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--profile", help="a named profile from the config file")
     model.add_argument(
         "--policy",
-        choices=[
-            "scripted",
-            "openai-chat",
-            "openai-cua",
-            "ui-tars",
-            "qwen-vl",
-            "oracle",
-            "do-nothing",
-        ],
+        choices=get_args(PolicyName),
         help="how to decide: a task file's script, a model and its output format, or a "
-        "benchmark control (oracle: the task's own solution; do-nothing: says done at once)",
+        "benchmark control (oracle: the task's own solution; do-nothing: says done at once); "
+        "default: picked from --model's name when it is given",
     )
-    model.add_argument("--model", help="the model name the endpoint knows")
+    model.add_argument(
+        "--model",
+        help="the model name the endpoint knows; without --policy its name picks the policy "
+        "(README: models)",
+    )
     model.add_argument(
         "--marks",
         action="store_true",
         default=None,
         help="set-of-marks (openai-chat): number the actionable elements on each screenshot "
         "and let the model click a number",
+    )
+    model.add_argument(
+        "--heal",
+        action="store_true",
+        help="a scripted step whose target is gone (or whose wait_for times out) is handed to "
+        "the model; the script then goes on, and a repaired task file is proposed beside it",
     )
     model.add_argument(
         "--replay",
@@ -130,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
         "--monitor", type=_positive, help="the monitor to work on, 1 to N (default: the primary)"
     )
     run.add_argument("--runs-dir", type=Path, help="where run folders go (default: user data dir)")
+    run.add_argument(
+        "--run-id", help="name the run folder this (it must be new); the fleet names its runs"
+    )
     run.add_argument(
         "--workdir", type=Path, help="the task's {workdir} (default: a new private temp folder)"
     )
@@ -217,6 +225,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("schema", help="print the JSON Schema of task files")
     benchmark.add_parser(commands)
+    fleet.add_parsers(commands)
+    learn.add_parsers(commands)
     return parser
 
 
@@ -288,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tray": _command_tray,
         "report": records.report_command,
         "bench": benchmark.command,
+        **fleet.HANDLERS,
+        **learn.HANDLERS,
     }
     try:
         return handlers[args.command](args)

@@ -66,14 +66,17 @@ def _with_apps(loaded: LoadedTask, commands: Sequence[str]) -> LoadedTask:
 
 @contextlib.contextmanager
 def _stop_on_signals(stop: StopToken) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM) stops the run cleanly; a second one interrupts at once."""
+    """First Ctrl-C (or SIGTERM, or SIGHUP: the terminal closed) stops the run cleanly, with
+    its final event and exit 3; a second one interrupts at once."""
 
     def handle(signum: int, _: FrameType | None) -> None:
         if stop.stopped:
             raise KeyboardInterrupt
         stop.stop(f"stopped by {signal.Signals(signum).name}")
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     try:
         yield
     finally:
@@ -120,21 +123,15 @@ def _watchable(steering: Steering | None, session: TaskSession, screen: Screen) 
 
 
 def command(args: argparse.Namespace) -> int:
-    from agent.config.profiles import load_config, resolve_profile
+    from agent.cli.policy_choice import run_profile
+    from agent.config.profiles import load_config
     from agent.desktop.local import LocalDesktop
     from agent.policy.choose import PolicyRequest
     from agent.record.console import ConsoleSink
     from agent.run.session import TaskSession
     from agent.taskfile.task import load_task
 
-    profile = resolve_profile(
-        load_config(),
-        args.profile,
-        policy=args.policy,
-        model=args.model,
-        base_url=args.base_url,
-        marks=args.marks,
-    )
+    profile = run_profile(load_config(), args, lambda note: print(note, file=sys.stderr))
     replay = find_run(args.replay, args.runs_dir or default_runs_dir()) if args.replay else None
     overrides = _parse_vars(args.var)
     # Named now (the task file refers to it), made only once the run really starts.
@@ -156,7 +153,7 @@ def command(args: argparse.Namespace) -> int:
     runs_dir = args.runs_dir or default_runs_dir()
     progress = sys.stderr if args.json else sys.stdout
     stop = StopToken()
-    request = PolicyRequest(profile, replay, oracle)
+    request = PolicyRequest(profile, replay, oracle, heal=args.heal)
     steering = None
     if args.control is not None or args.virtual_display:
         from agent.run.steering import Steering
@@ -177,6 +174,7 @@ def command(args: argparse.Namespace) -> int:
             ask_boss=steering.ask if steering and args.ask_boss else None,
             notes=steering.notes if steering else None,
             open_desktop=functools.partial(LocalDesktop, monitor=args.monitor),
+            run_id=args.run_id,
         )
         with _watchable(steering, session, screen):
             result = session.run()

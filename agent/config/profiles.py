@@ -31,9 +31,18 @@ from agent.guard import GuardRules
 from agent.keys import parse_key_combination
 
 PolicyName = Literal[
-    "scripted", "oracle", "do-nothing", "openai-chat", "openai-cua", "ui-tars", "qwen-vl"
+    "scripted",
+    "oracle",
+    "do-nothing",
+    "openai-chat",
+    "openai-cua",
+    "ui-tars",
+    "qwen-vl",
+    "qwen3-vl",
+    "opencua",
+    "glm-v",
 ]
-MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl")
+MODEL_POLICIES = ("openai-chat", "openai-cua", "ui-tars", "qwen-vl", "qwen3-vl", "opencua", "glm-v")
 # Benchmark controls: the task file's `oracle` steps, and a policy that says done at once.
 CONTROL_POLICIES = ("oracle", "do-nothing")
 
@@ -42,6 +51,9 @@ _DEFAULT_MODELS = {
     "openai-cua": "computer-use-preview",
     "ui-tars": "ByteDance-Seed/UI-TARS-1.5-7B",
     "qwen-vl": "Qwen/Qwen2.5-VL-7B-Instruct",
+    "qwen3-vl": "Qwen/Qwen3-VL-8B-Instruct",
+    "opencua": "xlangai/OpenCUA-7B",
+    "glm-v": "zai-org/GLM-4.5V",
 }
 
 
@@ -60,6 +72,8 @@ class Profile(pydantic.BaseModel):
     timeout_seconds: float = pydantic.Field(60.0, gt=0)
     max_retries: int = pydantic.Field(4, ge=0, le=20)
     max_bad_replies: int = pydantic.Field(3, ge=1)
+    # Waiting (or only looking) this long with no change on the screen ends a run as stuck.
+    max_idle_seconds: float = pydantic.Field(60.0, gt=0)
     coordinates: Literal["absolute", "relative"] = "absolute"  # UI-TARS 1.5 / 1.0
     max_pixels: int = pydantic.Field(1280 * 28 * 28, ge=56 * 56)  # Qwen2.5-VL smart_resize
     temperature: float | None = None
@@ -102,6 +116,14 @@ class OfficeSettings(pydantic.BaseModel):
     pause_after_seconds: float = pydantic.Field(120.0, gt=0)
 
 
+class FleetSettings(pydantic.BaseModel):
+    """Where the fleet's broker is (`shain worker`, `submit`, `stop`, `fleet`)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    broker: str | None = None  # redis:// or rediss:// URL; --broker and SHAIN_BROKER win
+
+
 class Config(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +131,7 @@ class Config(pydantic.BaseModel):
     profiles: dict[str, Profile] = {}
     stop_hotkey: str = "ctrl+alt+escape"  # the boss's global stop key
     office: OfficeSettings = OfficeSettings()
+    fleet: FleetSettings = FleetSettings()
 
     @pydantic.field_validator("stop_hotkey")
     @classmethod

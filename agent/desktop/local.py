@@ -13,8 +13,9 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.actions import (
     Action,
@@ -42,6 +43,12 @@ from agent.keys import MODIFIERS, executor_key_name
 from agent.stop import StopToken
 
 # Characters pyautogui types itself; anything else goes through the text typer below.
+if TYPE_CHECKING:
+    from agent.desktop.x11_input import X11Input
+
+# X's pointer buttons for a mouse's side buttons.
+_SIDE_BUTTONS = {"back": 8, "forward": 9}
+_DRAG_POINT_SECONDS = 0.03
 _PYAUTOGUI_CHARACTERS = {chr(code) for code in range(0x20, 0x7F)} | {"\n", "\t"}
 _TYPED_AS = {"\n": "enter", "\t": "tab", " ": "space"}
 # X keysym names of the punctuation characters (letters and digits are their own names).
@@ -157,6 +164,7 @@ class LocalDesktop:
         self._held_keys: list[str] = []
         self._held_buttons: set[str] = set()
         self._typer: _CharacterTyper | None = None
+        self._x11_input: X11Input | None = None  # made for the first back or forward click
         self.last_input_at: float | None = None  # monotonic time of the last injected event
         # Says what the agent is injecting, so a BossWatcher can tell the boss's input apart.
         self.injection = injection if injection is not None else InjectionWindow()
@@ -223,27 +231,41 @@ class LocalDesktop:
     def _execute(self, action: Action, stop: StopToken) -> None:
         gui = self._gui
         match action:
-            case Click(x=x, y=y, button=button, count=count):
-                gui.click(*self.to_input(x, y), clicks=count, interval=0.0, button=button)
-            case Move(x=x, y=y):
-                gui.moveTo(*self.to_input(x, y))
-            case Drag(path=path, button=button):
-                gui.moveTo(*self.to_input(path[0].x, path[0].y))
-                gui.mouseDown(button=button)
-                self._held_buttons.add(button)
-                try:
-                    for point in path[1:]:
-                        stop.wait_while_paused()
-                        gui.moveTo(*self.to_input(point.x, point.y))
-                finally:
-                    gui.mouseUp(button=button)
-                    self._held_buttons.discard(button)
-            case Scroll(x=x, y=y, scroll_x=scroll_x, scroll_y=scroll_y):
-                gui.moveTo(*self.to_input(x, y))
-                if scroll_y:
-                    gui.scroll(-scroll_y)  # pyautogui: positive scrolls up
-                if scroll_x:
-                    gui.hscroll(scroll_x)
+            case Click(x=x, y=y, button="back" | "forward" as button, count=count, hold=hold):
+                with self._holding(hold):
+                    self._side_buttons().click(
+                        *self.to_input(x, y), button=_SIDE_BUTTONS[button], count=count
+                    )
+            case Click(x=x, y=y, button=button, count=count, hold=hold):
+                with self._holding(hold):
+                    gui.click(*self.to_input(x, y), clicks=count, interval=0.0, button=button)
+            case Move(x=x, y=y, hold=hold):
+                with self._holding(hold):
+                    gui.moveTo(*self.to_input(x, y))
+            case Drag(button="back" | "forward"):
+                raise ActionError("a drag holds the left, right or middle button")
+            case Drag(path=path, button=button, hold=hold):
+                with self._holding(hold):
+                    gui.moveTo(*self.to_input(path[0].x, path[0].y))
+                    gui.mouseDown(button=button)
+                    self._held_buttons.add(button)
+                    try:
+                        for point in path[1:]:
+                            stop.wait_while_paused()
+                            # A moment at each point, so that an app that merges the
+                            # pointer's motions as it catches up still sees the path's turns.
+                            stop.sleep(_DRAG_POINT_SECONDS)
+                            gui.moveTo(*self.to_input(point.x, point.y))
+                    finally:
+                        gui.mouseUp(button=button)
+                        self._held_buttons.discard(button)
+            case Scroll(x=x, y=y, scroll_x=scroll_x, scroll_y=scroll_y, hold=hold):
+                with self._holding(hold):
+                    gui.moveTo(*self.to_input(x, y))
+                    if scroll_y:
+                        gui.scroll(-scroll_y)  # pyautogui: positive scrolls up
+                    if scroll_x:
+                        gui.hscroll(scroll_x)
             case TypeText(text=text):
                 self._type(text, stop)
             case KeyPress(keys=keys):
@@ -275,15 +297,33 @@ class LocalDesktop:
         return self._typer
 
     def _press_combination(self, keys: tuple[str, ...]) -> None:
-        names = [executor_key_name(key) for key in keys]
+        with self._holding(keys):
+            pass
+
+    @contextlib.contextmanager
+    def _holding(self, keys: tuple[str, ...]) -> Iterator[None]:
+        """The keys down, in order, while the block runs; released in reverse order."""
+        pressed: list[str] = []
         try:
-            for name in names:
+            for name in (executor_key_name(key) for key in keys):
                 self._gui.keyDown(name)
+                pressed.append(name)
                 self._held_keys.append(name)
+            yield
         finally:
-            for name in reversed(names):
+            for name in reversed(pressed):
                 self._gui.keyUp(name)
                 self._held_keys.remove(name)
+
+    def _side_buttons(self) -> X11Input:
+        """XTest for the back and forward buttons (8 and 9), which pyautogui has not."""
+        if self._display is None:
+            raise ActionError("the back and forward buttons need an X11 screen")
+        if self._x11_input is None:
+            from agent.desktop.x11_input import X11Input
+
+            self._x11_input = X11Input(self._display)
+        return self._x11_input
 
     def release_held_keys(self) -> None:
         """Let go of every key and button the agent may be holding; safe to call any time."""
@@ -304,9 +344,10 @@ class LocalDesktop:
         atexit.unregister(self.release_held_keys)
         # Closing talks to the X server one last time: after the screen went away that
         # fails, and must not hide why the run ended.
-        if self._typer is not None:
-            with contextlib.suppress(Exception):
-                self._typer.close()
-            self._typer = None
+        for closing in (self._typer, self._x11_input):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    closing.close()
+        self._typer, self._x11_input = None, None
         with contextlib.suppress(Exception):
             self._capture.close()

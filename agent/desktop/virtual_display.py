@@ -194,9 +194,12 @@ class VirtualDisplay:
             conn.close()
 
     def _start_bus(self, deadline: float) -> None:
+        # Its socket in this screen's private folder, not /tmp: a bus that had to be killed
+        # leaves nothing behind once the folder goes.
+        address = f"--address=unix:dir={self._private_dir('bus')}"
         self._env["DBUS_SESSION_BUS_ADDRESS"] = self._spawn_and_read(
             "dbus-daemon",
-            lambda fd: ["--session", "--nofork", f"--print-address={fd}"],
+            lambda fd: ["--session", "--nofork", address, f"--print-address={fd}"],
             "its address",
             deadline,
         )

@@ -41,15 +41,19 @@ class EmployeeOrder:
     keep_screen: bool = False  # keep the screen after the task, until the boss closes it
     pause_after: float | None = None  # an unanswered question pauses it after this long
     environment: Mapping[str, str] = field(default_factory=dict)  # added to the process's
+    # Questions and approvals wait for a watcher; off in the fleet, where nobody may watch (the
+    # task file answers approvals, and a model's question ends the run).
+    ask_boss: bool = True
+    run_arguments: tuple[str, ...] = ()  # more of `shain run`'s options: --run-id, --var ...
 
     def command(self, control: Path) -> list[str]:
         arguments = [
             sys.executable, "-m", "agent", "run", str(self.task_file),
-            "--virtual-display", "--json", "--ask-boss",
+            "--virtual-display", "--json", *(["--ask-boss"] if self.ask_boss else []),
             "--size", f"{self.size.width}x{self.size.height}",
             "--control", str(control),
             "--runs-dir", str(self.runs_dir), "--workdir", str(self.workdir),
-            *self.model_arguments,
+            *self.model_arguments, *self.run_arguments,
         ]  # fmt: skip
         for app in self.apps:
             arguments += ["--app", app]
@@ -126,6 +130,11 @@ class EmployeeProcess:
         size = os.fstat(self._stderr.fileno()).st_size
         start = max(size - STDERR_TAIL_BYTES, 0)
         return os.pread(self._stderr.fileno(), size - start, start).decode("utf-8", "replace")
+
+    def stderr_from(self, offset: int) -> bytes:
+        """What it wrote to stderr from byte `offset` on: its progress lines as they come."""
+        size = os.fstat(self._stderr.fileno()).st_size
+        return os.pread(self._stderr.fileno(), max(size - offset, 0), offset)
 
     def _wait(self) -> None:
         assert self._process is not None

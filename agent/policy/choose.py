@@ -17,12 +17,16 @@ from agent.errors import ConfigError, UnsupportedError
 from agent.perception.locator import ElementSource, Locator
 from agent.policy.client import ModelClient, RetryNotice
 from agent.policy.do_nothing import DoNothingPolicy
+from agent.policy.glm_policy import GlmVPolicy
 from agent.policy.openai_chat import OpenAIChatPolicy
 from agent.policy.openai_cua import Approver, OpenAICuaPolicy
+from agent.policy.opencua_policy import OpenCuaPolicy
+from agent.policy.placeholders import with_secret_hint
 from agent.policy.protocol import Policy
+from agent.policy.qwen_policies import Qwen3VlPolicy, QwenVlPolicy
 from agent.policy.replay import ReplayPolicy
 from agent.policy.scripted import ScriptedPolicy, ScriptedStep, needs_a_model, script_of
-from agent.policy.text_policies import QwenVlPolicy, UiTarsPolicy
+from agent.policy.text_policies import UiTarsPolicy
 from agent.stop import StopToken
 from agent.taskfile.items import Step
 from agent.taskfile.task import Task
@@ -36,6 +40,8 @@ class PolicyRequest:
     replay: Path | None = None  # an earlier run's folder: its decisions, again
     oracle: Sequence[Step] | None = None  # `--policy oracle` steps; None: the task's own
     model_environ: Mapping[str, str] | None = None  # where the API key is looked up
+    # `--heal`: the model stands in for a scripted step whose target is gone (it needs one)
+    heal: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class PolicyContext:
     elements: ElementSource | None = None  # what set-of-marks numbers
     approve: Approver = lambda checks: False  # answers a model's safety checks
     on_retry: Callable[[RetryNotice], None] | None = None
+    # The task's secrets, name -> value: the model sees only their placeholders, `{NAME}`.
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,12 @@ def model_policy(
             return UiTarsPolicy(goal, profile, client)
         case "qwen-vl":
             return QwenVlPolicy(goal, profile, client)
+        case "qwen3-vl":
+            return Qwen3VlPolicy(goal, profile, client)
+        case "glm-v":
+            return GlmVPolicy(goal, profile, client)
+        case "opencua":
+            return OpenCuaPolicy(goal, profile, client)
     raise ConfigError(f"policy {profile.policy!r} is not a model policy this version has")
 
 
@@ -95,27 +109,38 @@ def choose_policy(task: Task, request: PolicyRequest, context: PolicyContext) ->
         script = script_of(oracle, context.locator)
         return PolicyChoice(_scripted(script, context), "oracle", profile)
     script = script_of(task.steps, context.locator)
-    if not needs_a_model(script):
+    if request.heal and profile.policy not in MODEL_POLICIES:
+        raise UnsupportedError("--heal needs a model: choose one with --policy or --model")
+    if not needs_a_model(script) and not request.heal:
         # A model is not used, whatever the profile says: the log says so.
         return PolicyChoice(_scripted(script, context), "scripted", Profile(policy="scripted"))
     if profile.policy not in MODEL_POLICIES:
         what = "a goal but no steps" if not script else "`ai:` steps"
         raise UnsupportedError(
             f"this task has {what}: it needs a model policy. Choose one with --policy "
-            "(openai-chat, openai-cua, ui-tars, qwen-vl) or a --profile from the config"
+            f"({', '.join(MODEL_POLICIES)}), a --model whose name says its family, or a "
+            "--profile from the config"
         )
     client = ModelClient(
-        profile, context.stop, environ=request.model_environ, on_retry=context.on_retry
+        profile,
+        context.stop,
+        environ=request.model_environ,
+        on_retry=context.on_retry,
+        secrets=context.secrets,
     )
     label = f"{profile.policy} ({profile.model_name})"
 
     def model_for(goal: str) -> Policy:
+        goal = with_secret_hint(goal, [name for name in context.secrets if name in goal])
         return model_policy(profile, goal, client, context.approve, context.elements)
 
     if not script:
         assert task.goal is not None  # a task file has a goal or steps
         return PolicyChoice(model_for(task.goal), label, profile, client)
-    policy = ScriptedPolicy(script, context.stop, context.screen, model_for, context.locator)
+    heal_goal = (task.goal or "") if request.heal else None
+    policy = ScriptedPolicy(
+        script, context.stop, context.screen, model_for, context.locator, heal_goal
+    )
     return PolicyChoice(policy, label, profile, client)
 
 

@@ -27,7 +27,14 @@ COMPUTER_ACTION_TYPES = (
     "wait",
     "screenshot",
 )
-_BUTTONS = {"left": "left", "right": "right", "wheel": "middle", "middle": "middle"}
+_BUTTONS = {
+    "left": "left",
+    "right": "right",
+    "wheel": "middle",
+    "middle": "middle",
+    "back": "back",
+    "forward": "forward",
+}
 # Scroll amounts come in pixels; a wheel click scrolls about this many.
 PIXELS_PER_WHEEL_CLICK = 100
 
@@ -58,6 +65,19 @@ def wheel_clicks(pixels: float) -> int:
         return 0
     clicks = max(1, round(abs(pixels) / PIXELS_PER_WHEEL_CLICK))
     return clicks if pixels > 0 else -clicks
+
+
+def _held(data: Mapping[str, Any], kind: str) -> tuple[str, ...]:
+    """The keys held down through a pointer action (`keys` of the GA computer tool)."""
+    keys = data.get("keys")
+    if keys is None or keys == []:
+        return ()
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        raise ModelOutputError(f"{kind} needs 'keys' to be a list of key names, got {keys!r:.60}")
+    try:
+        return tuple(canonical_key(key) for key in keys)
+    except ActionError as error:
+        raise ModelOutputError(str(error)) from None
 
 
 def _marked(data: Mapping[str, Any], kind: str, marks: Mapping[int, Point]) -> Point:
@@ -91,21 +111,23 @@ def from_computer_action(
             if button is None:
                 raise ModelOutputError(f"click with unsupported button {data.get('button')!r}")
             count = 2 if kind == "double_click" else 1
-            return Click(at.x, at.y, button=button, count=count)  # type: ignore[arg-type]
+            hold = _held(data, kind)
+            return Click(at.x, at.y, button=button, count=count, hold=hold)  # type: ignore[arg-type]
         case "move":
             marked = marks is not None and "mark" in data
             at = _marked(data, kind, marks or {}) if marked else _point(data, kind, image)
-            return Move(at.x, at.y)
+            return Move(at.x, at.y, hold=_held(data, kind))
         case "drag":
             path = data.get("path")
             if not isinstance(path, list) or len(path) < 2:
                 raise ModelOutputError("drag needs a 'path' of at least two {x, y} points")
-            return Drag(tuple(_point(point, "drag", image) for point in path))
+            points = tuple(_point(point, "drag", image) for point in path)
+            return Drag(points, hold=_held(data, kind))
         case "scroll":
             at = _point(data, kind, image)
             down = wheel_clicks(_number(data, "scroll_y", kind) if "scroll_y" in data else 0)
             right = wheel_clicks(_number(data, "scroll_x", kind) if "scroll_x" in data else 0)
-            return Scroll(at.x, at.y, scroll_x=right, scroll_y=down)
+            return Scroll(at.x, at.y, scroll_x=right, scroll_y=down, hold=_held(data, kind))
         case "type":
             text = data.get("text")
             if not isinstance(text, str) or not text:

@@ -1,8 +1,9 @@
 """The screenshot a model sees, and the one mapping between its pixels and the screen's.
 
 Model-space coordinates never leave a policy: a policy sends a `ModelImage`, reads points in
-that image's pixels (or in a convention the policy converts to them first, such as UI-TARS
-1.0's 0-1000), and maps them back with `to_screen` before an action leaves it.
+its `point_space` (the image's pixels, or a relative grid laid over it: Qwen3-VL, GLM-V and
+UI-TARS 1.0 answer in thousandths), and maps them back with `to_screen` before an action
+leaves it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from agent.perception.marks import Mark, draw_marks
 
 ImageFormat = Literal["jpeg", "png"]
 
+# Thousandths of the image, 0 to 1000 with both ends allowed: models trained on a 0-1000 grid
+# write 1000 at the right edge, others stop at 999 (QwenLM/Qwen3-VL#1741); as 1001 cells the
+# two readings differ by under a screen pixel, and both ends stay on the screen.
+THOUSANDTHS = Size(1001, 1001)
+
 
 @dataclass(frozen=True, slots=True)
 class ModelImage:
@@ -28,15 +34,21 @@ class ModelImage:
     media_type: str  # image/jpeg or image/png
     size: Size  # the image the model sees
     screen: Size  # the screen it shows
+    grid: Size | None = None  # the relative grid the model's points are on; None: pixels
+
+    @property
+    def point_space(self) -> Size:
+        """What the model's points count in: the image's pixels, or its relative grid."""
+        return self.grid or self.size
 
     def data_url(self) -> str:
         return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
     def to_screen(self, point: Point) -> Point:
-        return scale_point(point, self.size, self.screen)
+        return scale_point(point, self.point_space, self.screen)
 
     def to_model(self, point: Point) -> Point:
-        return scale_point(point, self.screen, self.size)
+        return scale_point(point, self.screen, self.point_space)
 
     def action_to_screen(self, action: Action) -> Action:
         return with_points(action, self.to_screen)
@@ -48,15 +60,17 @@ def prepare_image(
     image_format: ImageFormat = "jpeg",
     quality: int = 80,
     marks: Sequence[Mark] = (),
+    grid: Size | None = None,
 ) -> ModelImage:
-    """The frame resized to `size` (BOX), with set-of-marks boxes if any, encoded for a model."""
+    """The frame resized to `size` (BOX), with set-of-marks boxes if any, encoded for a model;
+    `grid` is the relative grid its points are on, when the model does not answer in pixels."""
     screen = Size(frame.width, frame.height)
     image = resized(frame_to_image(frame), size)
     if marks:
         image = draw_marks(image, marks, screen)
     if image_format == "png":
-        return ModelImage(encode_png(image), "image/png", size, screen)
-    return ModelImage(encode_jpeg(image, quality), "image/jpeg", size, screen)
+        return ModelImage(encode_png(image), "image/png", size, screen, grid)
+    return ModelImage(encode_jpeg(image, quality), "image/jpeg", size, screen, grid)
 
 
 def long_side_size(screen: Size, long_side: int) -> Size:
@@ -70,7 +84,8 @@ def smart_resize(
     min_pixels: int = 56 * 56,
     max_pixels: int = 12_845_056,
 ) -> Size:
-    """The image size Qwen2.5-VL's processor would turn a screenshot into.
+    """The image size Qwen2.5-VL's processor would turn a screenshot into (Qwen3-VL's with
+    `factor` 32: 16 px patches merged 2x2).
 
     Each side rounded to a multiple of `factor` (28: 14 px patches merged 2x2), the area kept
     within [min_pixels, max_pixels]. Sending images already at this size means the model's

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from openai import omit
-from openai.types.chat import ChatCompletion
 
 from agent.actions import Action, AskBoss, Done, Fail
 from agent.config.profiles import Profile
@@ -23,6 +22,7 @@ from agent.errors import ModelOutputError
 from agent.geometry import Point
 from agent.perception.locator import ElementSource
 from agent.perception.marks import marks_of, marks_prompt
+from agent.policy.chat_reply import ChatReply, read_chat_reply
 from agent.policy.client import ModelClient
 from agent.policy.computer_actions import COMPUTER_ACTION_TYPES, from_computer_action
 from agent.policy.model_image import ModelImage, long_side_size, prepare_image
@@ -40,7 +40,10 @@ COMPUTER_TOOL = {
                 "type": {"type": "string", "enum": list(COMPUTER_ACTION_TYPES)},
                 "x": _POINT,
                 "y": _POINT,
-                "button": {"type": "string", "enum": ["left", "right", "wheel"]},
+                "button": {
+                    "type": "string",
+                    "enum": ["left", "right", "wheel", "back", "forward"],
+                },
                 "path": {
                     "type": "array",
                     "items": {
@@ -49,7 +52,12 @@ COMPUTER_TOOL = {
                         "required": ["x", "y"],
                     },
                 },
-                "keys": {"type": "array", "items": {"type": "string"}},
+                "keys": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "keypress: the keys pressed together; click, double_click, "
+                    "drag, move, scroll: keys held down through it (a shift-click)",
+                },
                 "scroll_x": {"type": "integer", "description": "pixels; positive scrolls right"},
                 "scroll_y": {"type": "integer", "description": "pixels; positive scrolls down"},
                 "text": {"type": "string"},
@@ -143,8 +151,8 @@ class OpenAIChatPolicy:
         self._marks = {mark.number: mark.box.center for mark in marks}
         tools = TOOLS if self.elements is None else MARKED_TOOLS
         temperature = self.profile.temperature
-        completion = self.client.call(
-            lambda client: client.chat.completions.create(
+        data = self.client.call_json(
+            lambda client: client.chat.completions.with_raw_response.create(
                 model=self.profile.model_name,
                 messages=cast(Any, messages),
                 tools=cast(Any, tools),
@@ -152,7 +160,7 @@ class OpenAIChatPolicy:
                 temperature=omit if temperature is None else temperature,
             )
         )
-        return self._read(completion, image, observation.step)
+        return self._read(read_chat_reply(data), image, observation.step)
 
     def _messages(
         self, image: ModelImage, history: Sequence[StepRecord], marks: str | None = None
@@ -185,33 +193,23 @@ class OpenAIChatPolicy:
             {"role": "user", "content": content},
         ]
 
-    def _read(self, completion: ChatCompletion, image: ModelImage, step: int) -> Decision:
-        if not completion.choices:
-            raise ModelOutputError("the reply has no choices")
-        message = completion.choices[0].message
-        thought = (message.content or "").strip()
-        calls = message.tool_calls or []
-        if not calls:
+    def _read(self, reply: ChatReply, image: ModelImage, step: int) -> Decision:
+        thought = reply.content.strip()
+        if not reply.tool_calls:
             shown = thought[:120] or "(empty)"
             raise ModelOutputError(f"the reply called no tool; it said: {shown!r}")
         actions: list[Action] = []
         said = []
-        for call in calls:
-            function = getattr(call, "function", None)
-            if function is None:
-                raise ModelOutputError("the reply has a tool call that is not a function call")
-            said.append(f"{function.name} {function.arguments}")
+        for call in reply.tool_calls:
+            said.append(f"{call.name} {call.arguments}")
             marks = self._marks if self.elements is not None else None
-            action = _action_of(function.name, function.arguments, image, marks)
+            action = _action_of(call.name, call.arguments, image, marks)
             if action is not None:
                 actions.append(action)
         self._said[step] = "; ".join(said)
-        usage = completion.usage
-        tokens_in = usage.prompt_tokens if usage else 0
-        tokens_out = usage.completion_tokens if usage else 0
+        tokens_in, tokens_out = reply.input_tokens, reply.output_tokens
         cost = self.profile.cost_usd(tokens_in, tokens_out)
-        raw = json.dumps(message.model_dump(exclude_none=True), ensure_ascii=False)
-        return Decision(tuple(actions), thought, Usage(tokens_in, tokens_out, cost), raw)
+        return Decision(tuple(actions), thought, Usage(tokens_in, tokens_out, cost), reply.raw)
 
 
 def _action_of(

@@ -53,6 +53,11 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _parts(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list a reply item holds; anything else in its place holds none."""
+    return [part for part in value if isinstance(part, Mapping)] if isinstance(value, list) else []
+
+
 def _safety_checks(call: Mapping[str, Any]) -> tuple[SafetyCheck, ...]:
     checks = call.get("pending_safety_checks") or []
     if not isinstance(checks, list):
@@ -107,8 +112,8 @@ class OpenAICuaPolicy:
         size = long_side_size(observation.screen, self.profile.image_long_side)
         image = prepare_image(observation.frame, size, self.profile.image_format)
         request = self._request(image, history)
-        data = self.client.call(
-            lambda openai: openai.responses.with_raw_response.create(**request).http_response.json()
+        data = self.client.call_json(
+            lambda openai: openai.responses.with_raw_response.create(**request)
         )
         self._last_step, self._rejected = observation.step, None
         try:
@@ -218,13 +223,12 @@ class OpenAICuaPolicy:
                 continue
             kind = item.get("type")
             if kind == "reasoning":
-                parts = item.get("summary") or []
-                thoughts += [_text(p.get("text")) for p in parts if isinstance(p, Mapping)]
+                thoughts += [_text(part.get("text")) for part in _parts(item.get("summary"))]
             elif kind == "message":
-                for part in item.get("content") or []:
-                    if isinstance(part, Mapping) and part.get("type") == "output_text":
+                for part in _parts(item.get("content")):
+                    if part.get("type") == "output_text":
                         said.append(_text(part.get("text")))
-                    elif isinstance(part, Mapping) and part.get("type") == "refusal":
+                    elif part.get("type") == "refusal":
                         refusals.append(_text(part.get("refusal")))
             elif kind == "computer_call":
                 calls.append(item)

@@ -1,21 +1,17 @@
-"""Qwen2.5-VL computer-use replies -> a thought and Shain actions in model-image pixels.
+"""Qwen computer-use calls -> Shain actions with points in the model's point space.
 
-The model answers with free text (the thought) and one or more blocks::
-
-    <tool_call>
-    {"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [x, y]}}
-    </tool_call>
-
-following the `computer_use` function of Qwen's computer-use cookbook. Coordinates are pixels
-of the image the model saw (the policy sends images at smart_resize size). Scroll `pixels` are
-positive up (Qwen's definition) and become wheel clicks, about one per 100 pixels.
+The model answers with free text (the thought) and one or more `computer_use` calls (read by
+`qwen_calls`, in either of their forms), following the function of Qwen's computer-use
+cookbooks. Qwen2.5-VL's coordinates are pixels of the image it saw (the policy sends images at
+smart_resize size); Qwen3-VL's are on a 0-1000 grid over it. Scroll `pixels` are positive up
+(Qwen's definition) and become wheel clicks, about one per 100 pixels.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from agent.actions import (
@@ -34,14 +30,13 @@ from agent.actions import (
 from agent.errors import ModelOutputError
 from agent.geometry import Point, Size
 from agent.policy.computer_actions import wheel_clicks
+from agent.policy.qwen_calls import RawCall, calls_in_text
 from agent.policy.text_reply import ParsedReply, key_combination, pixel_point, quote
 
 TOOL_NAME = "computer_use"
 MAX_WAIT_SECONDS = 300.0
 FAILURE_FALLBACK = "The model reported that the task failed."
 
-_OPEN = "<tool_call>"
-_CLOSE = "</tool_call>"
 _CLICKS: dict[str, tuple[MouseButton, int]] = {
     "left_click": ("left", 1),
     "right_click": ("right", 1),
@@ -64,93 +59,48 @@ _ARGUMENTS: dict[str, tuple[str, ...]] = {
 ACTION_NAMES = tuple(_ARGUMENTS)
 
 
-def parse_qwen(text: str, image: Size, previous_point: Point | None = None) -> ParsedReply:
-    """A Qwen computer-use reply as its thought and actions, points in pixels of `image`.
+def parse_qwen(text: str, space: Size, previous_point: Point | None = None) -> ParsedReply:
+    """A Qwen computer-use reply in text as its thought and actions, points in `space`."""
+    thought, calls = calls_in_text(text)
+    if not calls:
+        raise ModelOutputError(f"reply has no <tool_call> block: {quote(text.strip())}")
+    return ParsedReply(thought, qwen_actions(calls, thought, space, previous_point))
 
-    `previous_point` is the last known pointer position in model pixels: the start of a
+
+def qwen_actions(
+    calls: Sequence[RawCall], thought: str, space: Size, previous_point: Point | None = None
+) -> tuple[Action, ...]:
+    """computer_use calls as Shain actions, points in `space` (`ModelImage.point_space`: the
+    image's pixels for Qwen2.5-VL, the 0-1000 grid for Qwen3-VL).
+
+    `previous_point` is the last known pointer position in `space`: the start of a
     `left_click_drag` and the place of a click or scroll that gives no coordinate.
     Raises ModelOutputError naming what is wrong.
     """
-    if previous_point is not None and not image.contains(previous_point):
-        raise ValueError(f"previous_point {previous_point} is outside the {image} model image")
-    thought_parts, blocks = _split(text)
-    thought = "\n".join(part for part in (p.strip() for p in thought_parts) if part)
-    if not blocks:
-        raise ModelOutputError(f"reply has no <tool_call> block: {quote(text.strip())}")
+    if previous_point is not None and not space.contains(previous_point):
+        raise ValueError(f"previous_point {previous_point} is outside the {space} model image")
     actions: list[Action] = []
-    for block in blocks:
-        action, arguments, source = _call(block)
-        built = _Builder(action, arguments, source, image, previous_point, thought).build()
+    for call in calls:
+        action, arguments = _checked(call)
+        built = _Builder(action, arguments, call.source, space, previous_point, thought).build()
         answered = bool(actions) and isinstance(actions[-1], Done)
         if answered and action == "terminate" and isinstance(built, Done):
             continue  # `answer` then `terminate(success)`: one Done, carrying the answer
         actions.append(built)
-        previous_point = _pointer_after(built, previous_point)
-    return ParsedReply(thought=thought, actions=tuple(actions))
+        previous_point = pointer_after(built, previous_point)
+    return tuple(actions)
 
 
-def _split(text: str) -> tuple[list[str], list[str]]:
-    """The text outside the <tool_call> blocks, and each block's content.
-
-    A final block whose closing tag is missing (a server that strips it) runs to the end.
-    """
-    outside: list[str] = []
-    blocks: list[str] = []
-    pos = 0
-    while True:
-        start = text.find(_OPEN, pos)
-        if start < 0:
-            outside.append(text[pos:])
-            return outside, blocks
-        outside.append(text[pos:start])
-        end = text.find(_CLOSE, start + len(_OPEN))
-        if end < 0:
-            blocks.append(text[start + len(_OPEN) :])
-            return outside, blocks
-        blocks.append(text[start + len(_OPEN) : end])
-        pos = end + len(_CLOSE)
-
-
-def _call(block: str) -> tuple[str, dict[str, Any], str]:
-    """A block's JSON as (action name, its other arguments, the JSON text)."""
-    source = block.strip()
-    if source.startswith("```"):  # a fenced block: ```json ... ```
-        source = source.removeprefix("```json").removeprefix("```").removesuffix("```").strip()
-    try:
-        data = json.loads(source)
-    except json.JSONDecodeError as error:
-        raise ModelOutputError(
-            f"tool call is not valid JSON ({error.msg} at line {error.lineno} column "
-            f"{error.colno}): {quote(source)}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ModelOutputError(
-            f"tool call must be a JSON object with 'name' and 'arguments', got "
-            f"{type(data).__name__}: {quote(source)}"
-        )
-    if "name" not in data:
-        raise ModelOutputError(f"tool call has no 'name': {quote(source)}")
-    if data["name"] != TOOL_NAME:
-        raise ModelOutputError(f"unknown tool {quote(str(data['name']))} (expected {TOOL_NAME})")
-    if "arguments" not in data:
-        raise ModelOutputError(f"tool call has no 'arguments': {quote(source)}")
-    arguments = data["arguments"]
-    if isinstance(arguments, str):  # OpenAI-style servers send the arguments as a JSON string
-        try:
-            arguments = json.loads(arguments)
-        except json.JSONDecodeError as error:
-            raise ModelOutputError(
-                f"tool call arguments are not valid JSON ({error.msg}): {quote(data['arguments'])}"
-            ) from None
-    if not isinstance(arguments, dict):
-        raise ModelOutputError(
-            f"tool call 'arguments' must be an object, got {type(arguments).__name__}: "
-            f"{quote(source)}"
-        )
+def _checked(call: RawCall) -> tuple[str, dict[str, Any]]:
+    """The call's action name and its other arguments, refusing what computer_use lacks."""
+    source = call.source
+    if call.name != TOOL_NAME:
+        raise ModelOutputError(f"unknown tool {quote(call.name)} (expected {TOOL_NAME})")
+    arguments = call.arguments
     if "action" not in arguments:
         raise ModelOutputError(f"computer_use call has no 'action': {quote(source)}")
     action = arguments["action"]
-    if action not in _ARGUMENTS:
+    if not isinstance(action, str) or action not in _ARGUMENTS:
         raise ModelOutputError(
             f"unknown computer_use action {quote(str(action))} "
             f"(expected one of {', '.join(ACTION_NAMES)})"
@@ -163,7 +113,7 @@ def _call(block: str) -> tuple[str, dict[str, Any], str]:
                 f"{action} has no argument {name!r} (it takes {', '.join(allowed)}): "
                 f"{quote(source)}"
             )
-    return action, rest, source
+    return action, rest
 
 
 def _is_number(value: Any) -> bool:
@@ -178,14 +128,14 @@ class _Builder:
         action: str,
         arguments: dict[str, Any],
         source: str,
-        image: Size,
+        space: Size,
         previous_point: Point | None,
         thought: str,
     ) -> None:
         self.action = action
         self.arguments = arguments
         self.source = source
-        self.image = image
+        self.space = space
         self.previous_point = previous_point
         self.thought = thought
 
@@ -217,7 +167,7 @@ class _Builder:
         value = self._required(name)
         if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
             raise self._error(f"{name} must be [x, y] numbers, got {quote(json.dumps(value))}")
-        return pixel_point(value[0], value[1], self.image)
+        return pixel_point(value[0], value[1], self.space)
 
     def _point_or_pointer(self) -> Point:
         """`coordinate`, else where the pointer is; the model's own tool acts there too."""
@@ -279,7 +229,7 @@ class _Builder:
         elif self.previous_point is not None:
             at = self.previous_point
         else:
-            at = Point(self.image.width // 2, self.image.height // 2)
+            at = Point(self.space.width // 2, self.space.height // 2)
         if self.action == "hscroll":  # positive scrolls right
             return Scroll(at.x, at.y, scroll_x=clicks)
         # Qwen: positive scrolls up; Shain: positive scroll_y scrolls down.
@@ -306,7 +256,7 @@ class _Builder:
         return Done(self._text("text"))
 
 
-def _pointer_after(action: Action, previous: Point | None) -> Point | None:
+def pointer_after(action: Action, previous: Point | None) -> Point | None:
     """Where the pointer is after `action`, so a later drag in the same reply can start there."""
     match action:
         case Click(x=x, y=y) | Move(x=x, y=y) | Scroll(x=x, y=y):

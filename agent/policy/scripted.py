@@ -9,13 +9,16 @@ ends the run, as a failed step does.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.actions import Action, Click, Done, Drag, Fail, MouseButton
 from agent.desktop.screen import Screen
+from agent.desktop.windows import window_stack
 from agent.errors import DesktopError, UnsupportedError
-from agent.geometry import Point
+from agent.geometry import Box, Point
 from agent.perception.conditions import Condition, ConditionTimeout, wait_for
 from agent.perception.locator import Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
@@ -57,6 +60,17 @@ class ClickOn:
 
 
 @dataclass(frozen=True, slots=True)
+class ClickIn:
+    """A click at a point of a window found when the step runs (`click: {x, y, within}`)."""
+
+    window: str  # a regular expression for its title
+    point: Point  # from the top left of its frame (the title bar is in it)
+    button: MouseButton = "left"
+    count: int = 1
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class DragBetween:
     """A drag from the start of one thing to the end of another (`drag: {from: .., to: ..}`):
     from the left edge of the first to the right edge of the second, as text is selected."""
@@ -67,7 +81,18 @@ class DragBetween:
     timeout: float = 5.0
 
 
-ScriptedStep = Action | WaitUntil | SubGoal | ClickOn | DragBetween
+@dataclass(frozen=True, slots=True)
+class Healing:
+    """A step the model did in the script's place (`--heal`): the step's number in the
+    script, what it was to do, and the runner's steps the model took for it."""
+
+    step: int
+    what: str
+    first_step: int
+    last_step: int
+
+
+ScriptedStep = Action | WaitUntil | SubGoal | ClickOn | ClickIn | DragBetween
 PolicyForGoal = Callable[[str], Policy]
 
 
@@ -81,6 +106,12 @@ def script_of(steps: Sequence[Step], locator: Locator | None = None) -> list[Scr
                 script.append(SubGoal(goal))
             case WaitForStep(wait_for=spec):
                 script.append(WaitUntil(spec.condition(locator), spec.timeout))
+            case ClickStep(click=spec) | DoubleClickStep(double_click=spec) if spec.in_window:
+                assert spec.within is not None and spec.x is not None and spec.y is not None
+                point = Point(spec.x, spec.y)
+                script.append(
+                    ClickIn(spec.within.window, point, spec.button, spec.count, spec.timeout)
+                )
             case ClickStep(click=spec) | DoubleClickStep(double_click=spec) if (
                 step_to_action(step) is None
             ):
@@ -112,8 +143,15 @@ class ScriptedPolicy:
         screen: Screen | None = None,
         model_for: PolicyForGoal | None = None,
         locator: Locator | None = None,
+        heal_goal: str | None = None,
     ) -> None:
         self._locator = locator
+        # Healing (`--heal`): a step whose target is not there, or whose wait times out, is
+        # handed to the model (`model_for`) as a sub-goal; None: it fails the run. The text
+        # is the task's goal, for the model's sake ("" when the task has none).
+        self._heal_goal = heal_goal
+        self.healings: list[Healing] = []
+        self._healing: Healing | None = None
         if model_for is None and any(isinstance(step, SubGoal) for step in steps):
             raise UnsupportedError("`ai:` steps need a model policy: choose one with --policy")
         self._steps = list(steps)
@@ -139,6 +177,10 @@ class ScriptedPolicy:
                 try:
                     waited = wait_for(condition, timeout, self._stop, self._screen)
                 except ConditionTimeout as timed_out:
+                    what = f"wait for {condition.describe()}"
+                    healed = self._heal(observation, history, what, str(timed_out))
+                    if healed is not None:
+                        return healed
                     return Decision((Fail(str(timed_out)),), thought=f"step {self._next}: wait_for")
                 return Decision(
                     (), thought=f"step {self._next}: {condition.describe()} after {waited:.2f}s"
@@ -150,10 +192,22 @@ class ScriptedPolicy:
                 try:
                     found = self._locator.locate(target, timeout, self._stop)
                 except DesktopError as missing:
+                    what = f"click on {target.describe()}"
+                    healed = self._heal(observation, history, what, str(missing))
+                    if healed is not None:
+                        return healed
                     return Decision((Fail(f"step {self._next}: {missing}"),), thought=thought)
                 centre = found.box.center
                 click = Click(centre.x, centre.y, button=button, count=count)
                 return Decision((click,), thought=f"{thought}: {found.describe()}")
+            case ClickIn(window=window, point=point, button=button, count=count, timeout=timeout):
+                thought = f"step {self._next}: click at {point.x},{point.y} in window {window!r}"
+                box = self._window_box(window, timeout)
+                if box is None:
+                    absent = f"no window titled {window!r} after {timeout:g}s"
+                    return Decision((Fail(f"step {self._next}: {absent}"),), thought=thought)
+                click = Click(box.left + point.x, box.top + point.y, button=button, count=count)
+                return Decision((click,), thought=thought)
             case DragBetween(start=start, end=end, button=button, timeout=timeout):
                 thought = f"step {self._next}: drag from {start.describe()} to {end.describe()}"
                 if self._locator is None:
@@ -175,6 +229,39 @@ class ScriptedPolicy:
                 return self._delegate(observation, history)
         return Decision((step,), thought=f"step {self._next} of {len(self._steps)}")
 
+    def _heal(
+        self, observation: Observation, history: Sequence[StepRecord], what: str, problem: str
+    ) -> Decision | None:
+        """The model's first decision in place of the step that could not be done; None when
+        the run does not heal."""
+        if self._heal_goal is None or self._model_for is None:
+            return None
+        goal = (
+            f"A scripted step could not be done as written. Step {self._next} was to {what}, "
+            f"but: {problem[:400]}. Do what that step was for on the screen as it is now (the "
+            "thing may have another name, or be elsewhere), then say done at once: only that "
+            "step, the script does the rest."
+        )
+        if self._heal_goal:
+            goal += f" The task's goal, for context: {self._heal_goal}"
+        self._model = self._model_for(goal)
+        self._model_since = len(history)
+        self._healing = Healing(self._next, what, observation.step, observation.step)
+        return self._delegate(observation, history)
+
+    def _window_box(self, window: str, timeout: float) -> Box | None:
+        """The outer box of the window titled so, waiting up to `timeout` for it."""
+        pattern = re.compile(window)
+        deadline = time.monotonic() + timeout
+        while True:
+            display = self._screen.display if self._screen is not None else None
+            for shown in reversed(window_stack(display).windows):  # topmost first
+                if shown.client is not None and pattern.search(shown.client.title):
+                    return shown.box
+            if time.monotonic() >= deadline:
+                return None
+            self._stop.sleep(0.1)
+
     def _delegate(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
         assert self._model is not None
         decision = self._model.decide(observation, history[self._model_since :])
@@ -182,6 +269,11 @@ class ScriptedPolicy:
             if isinstance(action, Done):
                 # The sub-goal is reached: what came before Done runs, then the script goes on.
                 self._model = None
+                if self._healing is not None:
+                    healing, self._healing = self._healing, None
+                    self.healings.append(
+                        Healing(healing.step, healing.what, healing.first_step, observation.step)
+                    )
                 thought = f"ai step {self._next} done: {action.summary}. {decision.thought}"
                 return Decision(
                     decision.actions[:index], thought.strip(), decision.usage, decision.raw_reply

@@ -14,6 +14,7 @@ from agent.actions import Action
 from agent.errors import ActionError, ModelOutputError
 from agent.geometry import Point, Size
 from agent.keys import canonical_key, parse_key_combination
+from agent.policy.model_image import THOUSANDTHS
 
 QUOTE_LIMIT = 120
 
@@ -45,12 +46,15 @@ def point_text(x: float, y: float) -> str:
 def pixel_point(x: float, y: float, image: Size) -> Point:
     """A point in model-image pixels; a fractional coordinate lies in the pixel it falls in.
 
-    Raises ModelOutputError when the point is not on the image (points are never clamped).
+    `image` is the space the model's points count in (`ModelImage.point_space`): its pixels,
+    or a relative grid. Raises ModelOutputError when the point is not on the image (points are
+    never clamped).
     """
     if not (
         math.isfinite(x) and math.isfinite(y) and 0 <= x < image.width and 0 <= y < image.height
     ):
-        raise ModelOutputError(f"point {point_text(x, y)} is outside the {image} model image")
+        where = "0-1000 grid" if image == THOUSANDTHS else f"{image} model image"
+        raise ModelOutputError(f"point {point_text(x, y)} is outside the {where}")
     return Point(math.floor(x), math.floor(y))
 
 

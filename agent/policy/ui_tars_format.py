@@ -11,17 +11,14 @@ end_box='(3,4)')`, separated by whitespace. Points are written `(x,y)`, as a box
 `(x1,y1,x2,y2)` (its centre is used), `<|box_start|>(x,y)<|box_end|>`, `<point>x y</point>`,
 `<bbox>x1 y1 x2 y2</bbox>` or `[x, y]`.
 
-Coordinates are either `absolute` pixels of the image the model saw (UI-TARS-1.5, built on
-Qwen2.5-VL, sent images at smart_resize size) or `relative` thousandths of it (UI-TARS 1.0).
+Coordinates are either pixels of the image the model saw (UI-TARS-1.5, built on Qwen2.5-VL,
+sent images at smart_resize size) or thousandths of it (UI-TARS 1.0): the policy says which.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from agent.actions import (
     Action,
@@ -37,19 +34,11 @@ from agent.actions import (
 )
 from agent.errors import ModelOutputError
 from agent.geometry import Point, Size
-from agent.policy.text_reply import (
-    ParsedReply,
-    key_combination,
-    pixel_point,
-    point_text,
-    quote,
-)
-
-Coordinates = Literal["absolute", "relative"]
+from agent.policy.call_syntax import Call, box_centre, read_calls
+from agent.policy.text_reply import ParsedReply, key_combination, pixel_point, quote
 
 SCROLL_CLICKS = 3  # wheel clicks per UI-TARS scroll
 WAIT_SECONDS = 5.0  # what `wait()` means
-RELATIVE_RANGE = 1000  # UI-TARS 1.0 coordinates run 0..1000 across the image
 CALL_USER_FALLBACK = "The model asked for help without saying why."
 
 # Argument names as the models write them -> the name used here.
@@ -82,38 +71,15 @@ _SCROLL_STEPS = {
 
 _LABEL = re.compile(r"^[ \t]*(Thought|Reflection|Action_Summary|Action)[ \t]*:", re.MULTILINE)
 _ACTION_LABEL = re.compile(r"^[ \t]*Action[ \t]*:", re.MULTILINE)
-_NAME = re.compile(r"[A-Za-z_]\w*")
-# A quote ends a string only where the call can go on: before ')', before ', name=' or
-# ', )', or at the very end. Elsewhere it is a quote the model forgot to escape.
-_STRING_END = re.compile(r"\s*(?:\)|,\s*(?:[A-Za-z_]\w*\s*=|\))|\Z)")
-_BARE_VALUE = re.compile(r"[^,\s)]+")
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
-_WRAPPERS = (
-    ("<|box_start|>", "<|box_end|>"),
-    ("<point>", "</point>"),
-    ("<bbox>", "</bbox>"),
-    ("(", ")"),
-    ("[", "]"),
-)
-_BOX_SPELLINGS = "(x,y), (x1,y1,x2,y2), [x,y], <point>x y</point> or <bbox>x1 y1 x2 y2</bbox>"
 
 
-@dataclass(frozen=True, slots=True)
-class _Call:
-    name: str
-    arguments: dict[str, str]
-    source: str
-
-
-def parse_ui_tars(text: str, image: Size, coordinates: Coordinates = "absolute") -> ParsedReply:
-    """A UI-TARS reply as its thought and actions, points in pixels of `image`.
+def parse_ui_tars(text: str, space: Size) -> ParsedReply:
+    """A UI-TARS reply as its thought and actions, points in `space` (`ModelImage.point_space`:
+    the image's pixels for UI-TARS-1.5, the 0-1000 grid for UI-TARS 1.0).
 
     Raises ModelOutputError naming what is wrong: no `Action:` line, an unknown action, a
     missing or unknown argument, a malformed box, a point outside the image.
     """
-    if coordinates not in ("absolute", "relative"):
-        raise ValueError(f"coordinates must be 'absolute' or 'relative', not {coordinates!r}")
     action_label = _ACTION_LABEL.search(text)
     if action_label is None:
         raise ModelOutputError(f"UI-TARS reply has no 'Action:' line: {quote(text.strip())}")
@@ -122,9 +88,13 @@ def parse_ui_tars(text: str, image: Size, coordinates: Coordinates = "absolute")
     action_text = _ACTION_LABEL.sub("", text[action_label.end() :]).strip()
     if not action_text:
         raise ModelOutputError("UI-TARS reply has an empty 'Action:' line")
-    to_point = _point_reader(image, coordinates)
-    centre = Point(image.width // 2, image.height // 2)
-    actions = tuple(_action(call, thought, to_point, centre) for call in _calls(action_text))
+
+    def to_point(argument: str, spec: str) -> Point:
+        return pixel_point(*box_centre(argument, spec), space)
+
+    centre = Point(space.width // 2, space.height // 2)
+    calls = read_calls(action_text, "UI-TARS")
+    actions = tuple(_action(call, thought, to_point, centre) for call in calls)
     return ParsedReply(thought=thought, actions=actions)
 
 
@@ -143,146 +113,10 @@ def _thought(head: str) -> str:
     return head.strip()
 
 
-# ---------------------------------------------------------------- reading the calls
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-def _calls(text: str) -> list[_Call]:
-    calls: list[_Call] = []
-    pos = _skip_space(text, 0)
-    while pos < len(text):
-        call, pos = _call(text, pos)
-        calls.append(call)
-        pos = _skip_space(text, pos)
-    return calls
-
-
-def _call(text: str, start: int) -> tuple[_Call, int]:
-    def fail(problem: str) -> ModelOutputError:
-        return ModelOutputError(f"{problem} in UI-TARS action {quote(text[start:].strip())}")
-
-    name = _NAME.match(text, start)
-    if name is None:
-        raise fail("expected an action such as click(start_box='(x,y)')")
-    pos = _skip_space(text, name.end())
-    if pos >= len(text) or text[pos] != "(":
-        raise fail(f"expected '(' after {name.group()!r}")
-    pos = _skip_space(text, pos + 1)
-    arguments: dict[str, str] = {}
-    while True:
-        if pos >= len(text):
-            raise fail("missing ')'")
-        if text[pos] == ")":
-            pos += 1
-            break
-        key = _NAME.match(text, pos)
-        if key is None:
-            raise fail("expected an argument name")
-        pos = _skip_space(text, key.end())
-        if pos >= len(text) or text[pos] != "=":
-            raise fail(f"expected '=' after argument {key.group()!r}")
-        value, pos = _value(text, _skip_space(text, pos + 1), fail)
-        if key.group() in arguments:
-            raise fail(f"argument {key.group()!r} given twice")
-        arguments[key.group()] = value
-        pos = _skip_space(text, pos)
-        if pos < len(text) and text[pos] == ",":
-            pos = _skip_space(text, pos + 1)
-        elif pos < len(text) and text[pos] != ")":
-            raise fail(f"expected ',' or ')' after argument {key.group()!r}")
-    return _Call(name.group().lower(), arguments, text[start:pos]), pos
-
-
-def _value(text: str, pos: int, fail: Callable[[str], ModelOutputError]) -> tuple[str, int]:
-    """One argument value: a quoted string (escapes decoded), a bracketed point, or a word."""
-    if pos >= len(text):
-        raise fail("argument has no value")
-    opening = text[pos]
-    if opening in "'\"":
-        chars: list[str] = []
-        first_quote: tuple[str, int] | None = None  # the string so far, the index after
-        index = pos + 1
-        while index < len(text):
-            char = text[index]
-            if char == "\\" and index + 1 < len(text):
-                following = text[index + 1]
-                chars.append(_ESCAPES.get(following, "\\" + following))
-                index += 2
-            elif char == opening and _STRING_END.match(text, index + 1):
-                return "".join(chars), index + 1
-            else:
-                if char == opening and first_quote is None:
-                    first_quote = "".join(chars), index + 1
-                chars.append(char)
-                index += 1
-        if first_quote is None:
-            raise fail("unterminated string")
-        return first_quote  # no quote can end the string: the first one does, as in Python
-    if opening in "([":
-        closing = text.find(")" if opening == "(" else "]", pos)
-        if closing < 0:
-            raise fail(f"unclosed {opening!r}")
-        return text[pos : closing + 1], closing + 1
-    bare = _BARE_VALUE.match(text, pos)
-    if bare is None:
-        raise fail("argument has no value")
-    return bare.group(), bare.end()
-
-
-# ---------------------------------------------------------------- points
-
-
-def _point_reader(image: Size, coordinates: Coordinates) -> Callable[[str, str], Point]:
-    def read(argument: str, spec: str) -> Point:
-        x, y = _box_centre(argument, spec)
-        if coordinates == "absolute":
-            return pixel_point(x, y, image)
-        if not (0 <= x <= RELATIVE_RANGE and 0 <= y <= RELATIVE_RANGE):
-            raise ModelOutputError(
-                f"point {point_text(x, y)} is outside the 0-{RELATIVE_RANGE} range of relative "
-                "coordinates"
-            )
-        return Point(_from_relative(x, image.width), _from_relative(y, image.height))
-
-    return read
-
-
-def _from_relative(value: float, size: int) -> int:
-    """0..1000 -> a pixel of a `size`-pixel side, rounding half up; 1000 is the last pixel."""
-    return min(math.floor(value * size / RELATIVE_RANGE + 0.5), size - 1)
-
-
-def _box_centre(argument: str, spec: str) -> tuple[float, float]:
-    inner = spec.strip()
-    unwrapped = True
-    while unwrapped:
-        unwrapped = False
-        for opening, closing in _WRAPPERS:
-            if inner.startswith(opening) and inner.endswith(closing):
-                inner = inner[len(opening) : -len(closing)].strip()
-                unwrapped = True
-    parts = [part for part in re.split(r"[\s,]+", inner) if part]
-    if not parts or not all(_NUMBER.fullmatch(part) for part in parts):
-        raise ModelOutputError(f"malformed {argument} {quote(spec)}: expected {_BOX_SPELLINGS}")
-    numbers = [float(part) for part in parts]
-    if len(numbers) == 2:
-        return numbers[0], numbers[1]
-    if len(numbers) == 4:
-        return (numbers[0] + numbers[2]) / 2, (numbers[1] + numbers[3]) / 2
-    raise ModelOutputError(
-        f"{argument} {quote(spec)} has {len(numbers)} numbers: expected x,y or x1,y1,x2,y2"
-    )
-
-
 # ---------------------------------------------------------------- building actions
 
 
-def _arguments(call: _Call) -> dict[str, str]:
+def _arguments(call: Call) -> dict[str, str]:
     """The call's arguments under their canonical names, refusing unknown ones and clashes."""
     allowed = _ARGUMENTS[call.name]
     result: dict[str, str] = {}
@@ -303,7 +137,7 @@ def _arguments(call: _Call) -> dict[str, str]:
     return result
 
 
-def _required(call: _Call, arguments: dict[str, str], name: str) -> str:
+def _required(call: Call, arguments: dict[str, str], name: str) -> str:
     value = arguments.get(name)
     if value is None:
         raise ModelOutputError(f"{call.name} needs {name}: {quote(call.source)}")
@@ -311,7 +145,7 @@ def _required(call: _Call, arguments: dict[str, str], name: str) -> str:
 
 
 def _action(
-    call: _Call, thought: str, to_point: Callable[[str, str], Point], centre: Point
+    call: Call, thought: str, to_point: Callable[[str, str], Point], centre: Point
 ) -> Action:
     if call.name not in _ARGUMENTS:
         raise ModelOutputError(
@@ -356,7 +190,7 @@ def _action(
             return AskBoss(thought or CALL_USER_FALLBACK)
 
 
-def _keys(call: _Call, spec: str) -> tuple[str, ...]:
+def _keys(call: Call, spec: str) -> tuple[str, ...]:
     """'ctrl c', 'ctrl+c', 'ctrl + c' -> ('ctrl', 'c')."""
     text = spec.strip()
     if "+" in text and text != "+":
@@ -364,7 +198,7 @@ def _keys(call: _Call, spec: str) -> tuple[str, ...]:
     return key_combination(text.split(), f"{call.name} key {quote(spec)}")
 
 
-def _scroll(call: _Call, arguments: dict[str, str], at: Point) -> Scroll:
+def _scroll(call: Call, arguments: dict[str, str], at: Point) -> Scroll:
     """Three wheel clicks in `direction` at `at` (the image centre when no box is given)."""
     direction = _required(call, arguments, "direction")
     steps = _SCROLL_STEPS.get(direction.strip().lower())

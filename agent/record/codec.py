@@ -28,8 +28,10 @@ from typing import Any
 
 from agent.actions import Action, action_to_dict, parse_action
 from agent.errors import ActionError
-from agent.geometry import Size
+from agent.geometry import Box, Size
+from agent.perception.pointed import PointedElement
 from agent.record.events import (
+    ActionContext,
     ActionExecuted,
     ActionFailed,
     ActionRejected,
@@ -46,6 +48,7 @@ from agent.record.events import (
     Paused,
     QuestionAnswered,
     QuestionAsked,
+    RepairProposed,
     ReplyRejected,
     Resumed,
     RunFinished,
@@ -95,6 +98,8 @@ def _jsonable(value: Any) -> Any:
             return value.value
         case Size(width=width, height=height):
             return {"width": width, "height": height}
+        case Box() | PointedElement():
+            return {name: _jsonable(getattr(value, name)) for name in value.__slots__}
         case UnreadableAction(data=data):
             return data
         case list() | tuple():
@@ -193,6 +198,35 @@ class _Fields:
             raise _Misfit(name)
         size = _Fields(value)
         return Size(size.integer("width"), size.integer("height"))
+
+    def box(self, name: str) -> Box | None:
+        value = self._data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _Misfit(name)
+        box = _Fields(value)
+        return Box(box.integer("left"), box.integer("top"), box.integer("width"),
+                   box.integer("height"))  # fmt: skip
+
+    def element(self, name: str) -> PointedElement | None:
+        value = self._data.get(name)
+        if value is None:
+            return None
+        element = _Fields(value) if isinstance(value, dict) else None
+        box = element.box("box") if element is not None else None
+        if element is None or box is None:
+            raise _Misfit(name)
+        return PointedElement(
+            element.text("role"), element.text("name"), element.text("window"),
+            element.integer("nth"), element.integer("matches"), box,
+        )  # fmt: skip
+
+    def titles(self, name: str) -> tuple[str, ...]:
+        value = self._data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise _Misfit(name)
+        return tuple(value)
 
     def status(self, name: str) -> RunStatus:
         try:
@@ -334,6 +368,18 @@ def _action_executed(f: _Fields) -> ActionExecuted:
     )
 
 
+def _action_context(f: _Fields) -> ActionContext:
+    return ActionContext(
+        f.integer("step"),
+        f.text("window", ""),
+        f.box("window_box"),
+        f.element("element"),
+        f.titles("windows"),
+        f.text("focused", ""),
+        at=f.number("at", 0.0),
+    )
+
+
 def _action_failed(f: _Fields) -> ActionFailed:
     return ActionFailed(
         f.integer("step"), f.action("action"), f.text("error", ""), at=f.number("at", 0.0)
@@ -347,6 +393,13 @@ def _check_evaluated(f: _Fields) -> CheckEvaluated:
         f.text("detail", ""),
         at=f.number("at", 0.0),
     )
+
+
+def _repair_proposed(f: _Fields) -> RepairProposed:
+    steps = f._data.get("steps", [])
+    if not isinstance(steps, list) or not all(type(step) is int for step in steps):
+        raise _Misfit("steps")
+    return RepairProposed(f.text("path"), tuple(steps), f.text("diff", ""), at=f.number("at", 0.0))
 
 
 def _run_finished(f: _Fields) -> RunFinished:
@@ -381,7 +434,9 @@ _READERS: dict[str, Callable[[_Fields], Event]] = {
     HandedBack.kind: _handed_back,
     ActionRejected.kind: _action_rejected,
     ActionExecuted.kind: _action_executed,
+    ActionContext.kind: _action_context,
     ActionFailed.kind: _action_failed,
     CheckEvaluated.kind: _check_evaluated,
+    RepairProposed.kind: _repair_proposed,
     RunFinished.kind: _run_finished,
 }

@@ -12,9 +12,15 @@ from agent.record.events import Event
 
 class ConsoleSink:
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stdout
+        self.stream: TextIO | None = stream or sys.stdout
 
     def handle(self, event: Event) -> None:
         line = describe_event(event)
-        if line is not None:
+        if line is None or self.stream is None:
+            return
+        try:
             print(line, file=self.stream, flush=True)
+        except (OSError, ValueError):
+            # The terminal went away (closed, SIGHUP): the run goes on to its clean end; the
+            # log still has every line.
+            self.stream = None

@@ -20,6 +20,7 @@ from agent.record.events import (
     Paused,
     QuestionAnswered,
     QuestionAsked,
+    RepairProposed,
     ReplyRejected,
     Resumed,
     RunStarted,
@@ -79,6 +80,9 @@ def describe_event(event: LoggedEvent) -> str | None:
         case CheckEvaluated(description=description, passed=passed, detail=detail):
             mark = "ok  " if passed else "FAIL"
             return f"  check {mark} {description} {detail}".rstrip()
+        case RepairProposed(path=path, steps=steps):
+            healed = ", ".join(map(str, steps))
+            return f"  heal      step {healed} done by the model; repaired file proposed: {path}"
         case (
             QuestionAsked() | QuestionAnswered() | Paused() | Resumed() | TakenOver() | HandedBack()
         ):

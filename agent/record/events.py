@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Protocol
 
 from agent.actions import Action
 from agent.desktop.protocol import Frame
-from agent.geometry import Size
+from agent.geometry import Box, Size
+from agent.perception.pointed import PointedElement
 from agent.record.secrets import SecretMasker
 from agent.record.status import RunStatus
 
@@ -198,11 +199,40 @@ class ActionExecuted:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionContext:
+    """Where the action just executed was made, for `shain learn`: for a click, the window at
+    its point and the element under it, looked at before the press; after any action, the
+    windows on the screen and the one with the keyboard focus."""
+
+    kind: ClassVar[str] = "action_context"
+    step: int
+    window: str = ""  # the title of the window at a click's point ("" for none)
+    window_box: Box | None = None
+    element: PointedElement | None = None
+    windows: tuple[str, ...] = ()
+    focused: str = ""
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class ActionFailed:
     kind: ClassVar[str] = "action_failed"
     step: int
     action: LoggedAction
     error: str
+    at: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairProposed:
+    """`--heal`: the model did steps of the script that could not be done as written; a
+    repaired task file doing what the model did was written beside the original (which is
+    never changed)."""
+
+    kind: ClassVar[str] = "repair_proposed"
+    path: str  # the proposed file
+    steps: tuple[int, ...]  # the healed steps, by their number in the task file's steps
+    diff: str  # unified diff from the original
     at: float = field(default_factory=_now)
 
 
@@ -247,8 +277,10 @@ Event = (
     | HandedBack
     | ActionRejected
     | ActionExecuted
+    | ActionContext
     | ActionFailed
     | CheckEvaluated
+    | RepairProposed
     | RunFinished
 )
 
@@ -274,7 +306,9 @@ class EventBus:
     """Masks each event once, then hands it to every sink in order.
 
     Events come from the run's thread, and from a watcher's (the boss pausing or taking over):
-    one event at a time reaches the sinks, so a log line is never written into another.
+    one event at a time reaches the sinks, so a log line is never written into another. A sink
+    that fails (a run log on a full disk) does not keep the event from the others (the console,
+    a watcher); its error is raised once they all had it.
     """
 
     def __init__(self, sinks: list[EventSink] | None = None, masker: SecretMasker | None = None):
@@ -284,6 +318,12 @@ class EventBus:
 
     def emit(self, event: Event) -> None:
         masked = self.masker.mask(event)
+        failure: Exception | None = None
         with self._lock:
             for sink in self.sinks:
-                sink.handle(masked)
+                try:
+                    sink.handle(masked)
+                except Exception as error:
+                    failure = failure or error
+        if failure is not None:
+            raise failure

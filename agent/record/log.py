@@ -10,6 +10,8 @@ its last step; a torn last line is skipped on reading.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
@@ -23,6 +25,7 @@ from typing import Any, TypeVar
 import platformdirs
 
 from agent.desktop.protocol import Frame
+from agent.errors import RunLogUnwritable
 from agent.files import write_private_file
 from agent.perception.encoding import encode_jpeg, frame_to_image
 from agent.record.codec import (
@@ -55,7 +58,9 @@ def default_runs_dir() -> Path:
     return Path(platformdirs.user_data_dir("shain")) / "runs"
 
 
-def _new_run_id(task_name: str) -> str:
+def new_run_id(task_name: str) -> str:
+    """A run id: the start time (so that sorting by name is sorting by start time), the task's
+    name, a random tail."""
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", task_name).strip("-")[:40] or "task"
     now = time.time()
     # Microseconds in the id, so that sorting by name is sorting by start time.
@@ -78,20 +83,52 @@ class RunLog:
         _private_dir(folder / "frames")
         self._events = open(folder / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self._summary: dict[str, Any] = {"run_id": self.run_id, "checks": []}
+        self.failure: str | None = None  # why the folder could not be written, once it failed
         self._write_line({"schema": SCHEMA, "version": SCHEMA_VERSION, **header})
 
     @classmethod
-    def create(cls, runs_dir: Path, task_name: str, header: dict[str, Any]) -> RunLog:
-        _private_dir(runs_dir)
-        folder = runs_dir / _new_run_id(task_name)
-        _private_dir(folder)
-        return cls(folder, {"run_id": folder.name, "task": task_name, **header})
+    def create(
+        cls, runs_dir: Path, task_name: str, header: dict[str, Any], run_id: str | None = None
+    ) -> RunLog:
+        """A new run's folder in `runs_dir`, named `run_id` when one was given (the fleet names
+        its runs when they are queued); RunLogUnwritable, naming the folder, when it cannot be
+        made or written, or is taken: a run that cannot be logged does not start."""
+        if run_id is not None and (Path(run_id).name != run_id or run_id.startswith(".")):
+            raise RunLogUnwritable(f"{run_id!r} cannot name a run folder")
+        try:
+            _private_dir(runs_dir)
+            folder = runs_dir / (run_id or new_run_id(task_name))
+            if run_id is not None and (folder / "events.jsonl").exists():
+                raise RunLogUnwritable(f"run {run_id} exists already in {runs_dir}")
+            _private_dir(folder)
+            return cls(folder, {"run_id": folder.name, "task": task_name, **header})
+        except OSError as error:
+            raise RunLogUnwritable(
+                f"cannot write runs in {runs_dir}: {error.strerror or error}"
+            ) from None
 
     def _write_line(self, data: dict[str, Any]) -> None:
-        self._events.write(json.dumps(data, ensure_ascii=False) + "\n")
+        # After a failed write the last line may be torn: a newline first ends it, so that
+        # reading skips it rather than the line that follows.
+        torn = "\n" if self.failure is not None else ""
+        self._events.write(torn + json.dumps(data, ensure_ascii=False) + "\n")
         self._events.flush()
 
     def handle(self, event: Event) -> None:
+        """Write the event; RunLogUnwritable when it cannot be (the run must stop). Once the
+        folder has failed, only the run's ending is still tried, and its failure kept quiet."""
+        if self.failure is not None and not isinstance(event, RunFinished):
+            raise RunLogUnwritable(self.failure)
+        try:
+            self._write(event)
+        except (OSError, ValueError) as error:  # ValueError: the events file was closed
+            if self.failure is not None:
+                return  # the ending of a run whose folder had failed already: best effort
+            reason = error.strerror if isinstance(error, OSError) else None
+            self.failure = f"cannot write the run log in {self.folder}: {reason or error}"
+            raise RunLogUnwritable(self.failure) from None
+
+    def _write(self, event: Event) -> None:
         data = encode_event(event)
         match event:
             case Observed(step=step, frame=Frame() as frame):
@@ -126,11 +163,16 @@ class RunLog:
             self._write_summary()
 
     def _write_summary(self) -> None:
+        if not self.folder.is_dir():  # removed under the run: do not make a new, partial one
+            raise FileNotFoundError(errno.ENOENT, "the run folder was removed", str(self.folder))
         summary = json.dumps(self._summary, ensure_ascii=False, indent=2)
         write_private_file(self.folder / "summary.json", summary)
 
     def close(self) -> None:
-        self._events.close()
+        # Its last lines may not flush (a full disk): the run has already been told, or its
+        # ending was the last line tried; what was written stays readable.
+        with contextlib.suppress(OSError):
+            self._events.close()
 
 
 def summary_status(summary: Mapping[str, Any] | None) -> RunStatus:
@@ -175,7 +217,9 @@ def read_run(folder: Path) -> RunRecord:
         raise FileNotFoundError(f"{folder} is not a run folder (no events.jsonl)")
     header: dict[str, Any] = {}
     events: list[LoggedEvent] = []
-    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+    # (A line torn in the middle of a character must not make the whole log unreadable.)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for index, line in enumerate(text.splitlines()):
         data = json_object(line)
         if data is None:
             continue  # a line torn by a crash mid-write

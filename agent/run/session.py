@@ -7,6 +7,7 @@ policies (`agent/policy/choose.py`); the task file's steps become scripted steps
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections.abc import Callable, Sequence
@@ -17,12 +18,16 @@ from agent.desktop.apps import AppLauncher
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Desktop, Frame
 from agent.desktop.screen import Screen
-from agent.errors import AgentError, ScreenGone, UnsupportedError
+from agent.desktop.windows import list_windows
+from agent.errors import AgentError, RunLogUnwritable, UnsupportedError
 from agent.guard import GuardRules, RuleGuard
+from agent.learn.repair import HealedStep, propose_repair
 from agent.loop import BossQuestion, Budget, Limits, Outcome, Runner, Spent
+from agent.perception.pointed import screen_witness
 from agent.perception.screen_elements import default_text_reader, screen_locator
 from agent.policy.choose import PolicyChoice, PolicyContext, PolicyRequest, choose_policy
 from agent.policy.client import RetryNotice
+from agent.policy.scripted import Healing, ScriptedPolicy
 from agent.record.events import (
     CheckEvaluated,
     EventBus,
@@ -37,7 +42,8 @@ from agent.record.status import RunStatus
 from agent.run.approvals import ApprovalDesk, Approver, LatestFrame
 from agent.run.checks import CheckResult, evaluate_check
 from agent.run.setup import run_setup
-from agent.run.verdict import EXIT_BAD_INPUT, EXIT_FAILED, RunResult, verdict
+from agent.run.verdict import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, RunResult, verdict
+from agent.secret_places import Guards, Secret, SecretKeeper
 from agent.stop import StopToken
 from agent.taskfile.task import LoadedTask, Task
 
@@ -53,6 +59,13 @@ def guard_rules(task: Task, profile: Profile) -> GuardRules:
     if "guard" in task.model_fields_set or profile.guard is None:
         return task.guard
     return profile.guard
+
+
+def _run_vars(loaded: LoadedTask) -> dict[str, str]:
+    """The variables this run substituted (its params as its seed picked them), for `shain
+    learn`; never the secrets, nor the workdir, which each run gets anew."""
+    left_out = {*loaded.task.secrets, "workdir"}
+    return {name: value for name, value in loaded.variables.items() if name not in left_out}
 
 
 class TaskSession:
@@ -72,6 +85,7 @@ class TaskSession:
         ask_boss: BossQuestion | None = None,
         notes: queue.SimpleQueue[str] | None = None,
         open_desktop: DesktopOpener = LocalDesktop,
+        run_id: str | None = None,  # the run folder's name; None: a new one (the fleet names its)
     ) -> None:
         self.loaded = loaded
         self.screen = screen
@@ -83,7 +97,10 @@ class TaskSession:
         self.notes = notes  # what the boss did meanwhile, for the policy (see Runner)
         task = loaded.task
         self.log = RunLog.create(
-            runs_dir, task.name, {"task_file": str(loaded.path), "workdir": str(workdir)}
+            runs_dir,
+            task.name,
+            {"task_file": str(loaded.path), "workdir": str(workdir), "vars": _run_vars(loaded)},
+            run_id,
         )
         latest = LatestFrame()  # the screen an approval request shows
         self.bus = EventBus([self.log, *sinks, latest], SecretMasker(loaded.secret_values))
@@ -95,7 +112,16 @@ class TaskSession:
         self.locator, self._screen_elements = screen_locator(
             screen, self._capture, default_text_reader()
         )
+        # The task's secrets: typed only where they belong, painted over where they show.
+        places = task.secret_places()
+        self.secrets = SecretKeeper(
+            [Secret(name, loaded.variables[name], places[name]) for name in places],
+            self._screen_elements,
+            lambda: list_windows(screen.display),
+            self._capture,
+        )
         self.spent = Spent()
+        self._runner: Runner | None = None
         self._started = time.monotonic()
 
     @property
@@ -124,12 +150,15 @@ class TaskSession:
                 if error.exit_code == EXIT_BAD_INPUT
                 else RunStatus.ENVIRONMENT_ERROR
             )
-            steps = error.steps if isinstance(error, ScreenGone) else outcome.steps
-            return self._finish(status, error.exit_code, str(error), steps)
+            return self._finish(status, error.exit_code, str(error), self._steps_taken(outcome))
         except Exception as error:
-            # A bug: the log still gets its ending, then the error goes on to the command.
-            reason = f"internal error: {type(error).__name__}: {error}"
-            self._finish(RunStatus.CRASHED, EXIT_FAILED, reason, outcome.steps)
+            # A bug: the log still gets its ending, then the error goes on to the command,
+            # naming the step and the run's folder so that the boss can send the report.
+            steps = self._steps_taken(outcome)
+            reason = f"internal error at step {steps}: {type(error).__name__}: {error}"
+            with contextlib.suppress(RunLogUnwritable):
+                self._finish(RunStatus.CRASHED, EXIT_FAILED, reason, steps)
+            error.add_note(f"in the run at step {steps}; its folder: {self.run_folder}")
             raise
         finally:
             self._desktop = None
@@ -157,7 +186,12 @@ class TaskSession:
         )
         limits = Limits()
         if choice.client is not None:
-            limits = Limits(bad_replies=choice.profile.max_bad_replies, repeats=MODEL_REPEAT_LIMIT)
+            profile = choice.profile
+            limits = Limits(
+                bad_replies=profile.max_bad_replies,
+                repeats=MODEL_REPEAT_LIMIT,
+                idle_seconds=profile.max_idle_seconds,
+            )
         budget = task.budget
         runner = Runner(
             desktop,
@@ -168,16 +202,26 @@ class TaskSession:
                 budget.max_steps, budget.max_seconds, budget.max_tokens, budget.max_cost_usd
             ),
             limits=limits,
-            guard=RuleGuard(guard_rules(task, choice.profile)),
+            guard=Guards(RuleGuard(guard_rules(task, choice.profile)), self.secrets),
             approve=self.approvals.approve_action,
             ask_boss=self.ask_boss,
             notes=self.notes,
+            secrets=self.secrets,
+            witness=screen_witness(self._screen_elements, self.screen.display),
         )
         self.spent = runner.spent
+        self._runner = runner
         outcome = runner.run()
+        if isinstance(choice.policy, ScriptedPolicy) and choice.policy.healings:
+            self._propose_repair(choice.policy.healings)
         if outcome.status in ("done", "failed"):
             self._evaluate_checks()
         return outcome
+
+    def _propose_repair(self, healings: Sequence[Healing]) -> None:
+        """`--heal`: a repaired task file beside the original, which is never changed."""
+        healed = [HealedStep(h.step, h.first_step, h.last_step) for h in healings]
+        self.bus.emit(propose_repair(self.loaded.path, healed, self.log.folder))
 
     def _policy_context(self) -> PolicyContext:
         return PolicyContext(
@@ -187,7 +231,12 @@ class TaskSession:
             elements=self._screen_elements,
             approve=self.approvals.approve_safety_checks,
             on_retry=self._retried,
+            secrets={secret.name: secret.value for secret in self.secrets.secrets},
         )
+
+    def _steps_taken(self, outcome: Outcome) -> int:
+        """The steps a run took, also when it ended by an error in the middle of one."""
+        return self._runner.step if self._runner is not None else outcome.steps
 
     def _capture(self) -> Frame:
         if self._desktop is None:
@@ -214,18 +263,23 @@ class TaskSession:
         seconds = time.monotonic() - self._started
         reason = self.bus.masker.mask_text(reason)
         spent = self.spent
-        self.bus.emit(
-            RunFinished(
-                status,
-                exit_code,
-                reason,
-                steps,
-                seconds,
-                spent.input_tokens,
-                spent.output_tokens,
-                spent.cost_usd,
+        try:
+            self.bus.emit(
+                RunFinished(
+                    status,
+                    exit_code,
+                    reason,
+                    steps,
+                    seconds,
+                    spent.input_tokens,
+                    spent.output_tokens,
+                    spent.cost_usd,
+                )
             )
-        )
+        except RunLogUnwritable as error:
+            # The work ended, but its record did not: the boss must hear that it is not whole.
+            status, exit_code = RunStatus.ENVIRONMENT_ERROR, EXIT_ENVIRONMENT
+            reason = f"{reason}; but {error}"
         return RunResult(
             status,
             exit_code,

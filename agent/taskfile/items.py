@@ -124,8 +124,10 @@ class TargetFields(TaskModel):
 
 
 class ClickSpec(TargetFields):
-    x: Count | None = None
-    y: Count | None = None
+    x: Annotated[Count | None, Field(description="with `within`: from the left of that window")] = (
+        None
+    )
+    y: Annotated[Count | None, Field(description="with `within`: from its top")] = None
     button: MouseButton = "left"
     count: Annotated[int, Field(ge=1, le=3)] = 1
     timeout: Annotated[Seconds, Field(description="with a target: how long to wait for it")] = 5
@@ -139,9 +141,14 @@ class ClickSpec(TargetFields):
             raise problem("click", "a point needs both x and y")
         if not has_point and not self.names_a_target:
             raise problem("click", "give x and y, or a target: text, role and/or name")
-        if not self.names_a_target and (self.within is not None or self.nth is not None):
-            raise problem("click", "within and nth go with a target (text, role, name)")
+        if not self.names_a_target and self.nth is not None:
+            raise problem("click", "nth goes with a target (text, role, name)")
         return self
+
+    @property
+    def in_window(self) -> bool:
+        """A point relative to the window `within` names (its frame's top left)."""
+        return self.x is not None and self.within is not None
 
 
 class DoubleClickSpec(ClickSpec):
@@ -402,8 +409,8 @@ def step_to_action(step: Step) -> Action | None:
     """The action of a scripted step; None for `wait_for` and `ai`, which the runner handles."""
     match step:
         case ClickStep(click=spec) | DoubleClickStep(double_click=spec):
-            if spec.x is None or spec.y is None:
-                return None  # a target: found on the screen when the step runs
+            if spec.x is None or spec.y is None or spec.in_window:
+                return None  # a target, or a window: found on the screen when the step runs
             return Click(spec.x, spec.y, button=spec.button, count=spec.count)
         case MoveStep(move=spec):
             return Move(spec.x, spec.y)

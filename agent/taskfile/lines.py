@@ -184,34 +184,46 @@ def substitute(
     variables: Mapping[str, str],
     skip: frozenset[str] = frozenset(),
     secret_names: frozenset[str] = frozenset(),
+    secret_placeholders_in: frozenset[str] = frozenset(),
 ) -> Substituted:
     """`data` with every string value substituted, with the problems found, each at its location.
 
-    Keys are never substituted, nor the top-level entries named in `skip`. A string with a
-    problem is left as it was.
+    Keys are never substituted, nor the top-level entries named in `skip`. In the top-level
+    entries named in `secret_placeholders_in` a secret stays its placeholder, `{NAME}`: what a
+    model reads and what an action carries (the value goes in only as it is typed). A string
+    with a problem is left as it was.
     """
     result = Substituted(None, [], [])
+    placeholders = {**variables, **{name: "{" + name + "}" for name in secret_names}}
 
-    def walk(value: Any, loc: Loc) -> Any:
+    def walk(value: Any, loc: Loc, known: Mapping[str, str]) -> Any:
         if isinstance(value, str):
             used: set[str] = set()
             try:
-                value = substitute_text(value, variables, used)
+                value = substitute_text(value, known, used)
             except _SubstitutionError as error:
                 result.problems.append((loc, str(error)))
             if used & secret_names:
                 result.secret_locs.append(loc)
             return value
         if isinstance(value, dict):
-            return {
-                key: item if not loc and key in skip else walk(item, (*loc, _part(key)))
-                for key, item in value.items()
-            }
+            if not loc:
+                return {
+                    key: item
+                    if key in skip
+                    else walk(
+                        item,
+                        (_part(key),),
+                        placeholders if key in secret_placeholders_in else known,
+                    )
+                    for key, item in value.items()
+                }
+            return {key: walk(item, (*loc, _part(key)), known) for key, item in value.items()}
         if isinstance(value, list):
-            return [walk(item, (*loc, index)) for index, item in enumerate(value)]
+            return [walk(item, (*loc, index), known) for index, item in enumerate(value)]
         return value
 
-    result.data = walk(data, ())
+    result.data = walk(data, (), variables)
     return result
 
 
@@ -331,9 +343,12 @@ VarValue = Annotated[
     pydantic.WithJsonSchema({"type": ["string", "number"]}),
 ]
 SecretName = Annotated[str, pydantic.Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+# Where the task's steps and its model may see secrets only as placeholders, `{NAME}`.
+SECRET_PLACEHOLDERS_IN = frozenset({"goal", "steps", "oracle"})
 
 _VARS: pydantic.TypeAdapter[dict[str, str]] = pydantic.TypeAdapter(dict[str, VarValue])
-_SECRETS: pydantic.TypeAdapter[list[str]] = pydantic.TypeAdapter(list[SecretName])
+_SECRET_LIST: pydantic.TypeAdapter[list[str]] = pydantic.TypeAdapter(list[SecretName])
+_SECRET_MAP: pydantic.TypeAdapter[dict[str, Any]] = pydantic.TypeAdapter(dict[SecretName, Any])
 _T = TypeVar("_T")
 
 
@@ -369,10 +384,18 @@ def load_document(
         variables.update(resolve_params(str(data.get("name", "")), specs, seed))
     except ValueError as error:
         raise_problems([Problem(line_of(root, ("params",)), ("params",), str(error))], source)
-    names = _prevalidate(_SECRETS, data.get("secrets", []), "secrets", root, source, kinds)
+    listed = data.get("secrets", [])
+    if isinstance(listed, dict):  # the names, each with its places
+        places = _prevalidate(_SECRET_MAP, listed, "secrets", root, source, kinds)
+        names = list(places)
+    else:
+        names = _prevalidate(_SECRET_LIST, listed, "secrets", root, source, kinds)
+    where: list[tuple[str, str | int]] = [
+        ("secrets", name if isinstance(listed, dict) else i) for i, name in enumerate(names)
+    ]
     missing = [
-        Problem(line_of(root, ("secrets", i)), ("secrets", i), f"secret {name!r} is not set")
-        for i, name in enumerate(names)
+        Problem(line_of(root, loc), loc, f"secret {name!r} is not set")
+        for loc, name in zip(where, names, strict=True)
         if name not in environ
     ]
     if missing:
@@ -382,7 +405,13 @@ def load_document(
     for layer in (*layers, secrets):
         variables.update(layer)
 
-    done = substitute(data, variables, frozenset({"vars", "params", "secrets"}), frozenset(secrets))
+    done = substitute(
+        data,
+        variables,
+        frozenset({"vars", "params", "secrets"}),
+        frozenset(secrets),
+        SECRET_PLACEHOLDERS_IN,
+    )
     problems = [Problem(line_of(root, loc), loc, message) for loc, message in done.problems]
     document: _M | None = None
     invalid: list[Problem] = []

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from agent.errors import TaskFileError
 from agent.guard import GuardRules
@@ -32,6 +32,7 @@ from agent.taskfile.items import (
     TaskModel,
     Text,
     problem,
+    regex,
 )
 from agent.taskfile.lines import SecretName, VarValue, load_document
 from agent.taskfile.params import ParamSpec
@@ -49,6 +50,22 @@ class BudgetSpec(TaskModel):
     max_seconds: Seconds = 600
     max_tokens: Annotated[int | None, Field(ge=1)] = None
     max_cost_usd: Annotated[float | None, Field(gt=0)] = None
+
+
+def _names_to_places(value: Any) -> Any:
+    """`secrets: [A, B]` is `secrets: {A: null, B: null}`: typed only into password fields."""
+    return dict.fromkeys(value) if isinstance(value, list) else value
+
+
+class SecretPlace(TaskModel):
+    windows: Annotated[
+        Text, Field(description="regular expression: titles of the windows it may be typed into")
+    ]
+
+    @field_validator("windows")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return regex(value)
 
 
 class Task(TaskModel):
@@ -83,7 +100,14 @@ class Task(TaskModel):
         list[Text], Field(default_factory=list, description="what the task exercises")
     ]
     secrets: Annotated[
-        list[SecretName], Field(default_factory=list, description="environment variable names")
+        dict[SecretName, SecretPlace | None],
+        BeforeValidator(_names_to_places),
+        Field(
+            default_factory=dict,
+            description="environment variable names; the model sees each only as `{NAME}`, and "
+            "it is typed only into a password field, or into the windows a mapping names: "
+            "`{NAME: {windows: Login}}`",
+        ),
     ]
     approvals: Annotated[
         Literal["deny", "approve"],
@@ -93,6 +117,13 @@ class Task(TaskModel):
         ),
     ] = "deny"
     guard: GuardRules = GuardRules()
+
+    def secret_places(self) -> dict[str, str | None]:
+        """Each secret's name, and the titles (a regular expression) of the windows it may be
+        typed into; None: only into a field the accessibility tree calls a password field."""
+        return {
+            name: None if place is None else place.windows for name, place in self.secrets.items()
+        }
 
     @model_validator(mode="after")
     def _has_work(self) -> Task:

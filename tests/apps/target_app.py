@@ -9,7 +9,9 @@ point (X, Y), and a single-line entry centred at (width / 2, height * 5 / 6): (9
 
     {"event": "ready", "button": [left, top, width, height], "entry": [left, top, width, height],
      "screen": [width, height], "window": [left, top, width, height], "focused": true}
-    {"event": "click", "x": X, "y": Y, "button": N}   any mouse press on the window, screen px
+    {"event": "click", "x": X, "y": Y, "button": N, "shift": B}   any mouse press, screen px
+    {"event": "release", "x": X, "y": Y, "button": N}  a button let go
+    {"event": "motion", "x": X, "y": Y}               the pointer moved with the left button down
     {"event": "button"}                               the small button was pressed (and released)
     {"event": "entry", "text": "..."}                 Enter in the entry
 
@@ -56,6 +58,8 @@ class TargetApp:
         self.entry.bind("<Return>", self.on_enter)
         self.entry.bind("<KP_Enter>", self.on_enter)
         self.root.bind_all("<ButtonPress>", self.on_press, add=True)
+        self.root.bind_all("<ButtonRelease>", self.on_release, add=True)
+        self.root.bind_all("<B1-Motion>", self.on_motion, add=True)
         self.started = time.monotonic()
         self.root.after(50, self.place_when_settled)
 
@@ -102,7 +106,14 @@ class TargetApp:
         ]
 
     def on_press(self, event: tk.Event[Any]) -> None:
-        self.write(event="click", x=event.x_root, y=event.y_root, button=event.num)
+        shift = bool(int(event.state) & 0x1)  # X's ShiftMask, as the press found it
+        self.write(event="click", x=event.x_root, y=event.y_root, button=event.num, shift=shift)
+
+    def on_release(self, event: tk.Event[Any]) -> None:
+        self.write(event="release", x=event.x_root, y=event.y_root, button=event.num)
+
+    def on_motion(self, event: tk.Event[Any]) -> None:
+        self.write(event="motion", x=event.x_root, y=event.y_root)
 
     def on_enter(self, event: tk.Event[Any]) -> str:
         self.write(event="entry", text=self.entry.get())

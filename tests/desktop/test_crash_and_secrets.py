@@ -21,7 +21,7 @@ SECRET = "s3cr3t-Tr0ub4dor&3-パスワード"
 
 TASK = """\
 name: long-terminal-task
-secrets: [SHAIN_TEST_SECRET]
+secrets: {{SHAIN_TEST_SECRET: {{windows: "^secret-terminal$"}}}}
 setup:
   - launch: xterm -title secret-terminal
   - wait_for: {{window: secret-terminal, timeout: 20}}
@@ -78,13 +78,13 @@ def test_secret_is_used_but_never_written(tmp_path: Path) -> None:
     assert process.returncode == 0, stdout + stderr
     assert (tmp_path / "work" / "secret.txt").read_text() == SECRET  # it really was typed
     assert SECRET not in stdout and SECRET not in stderr
-    assert "[secret]" in stdout  # the console shows the step, masked
+    assert "{SHAIN_TEST_SECRET}" in stdout  # the console shows the step, with the placeholder
     (run_folder,) = (tmp_path / "runs").iterdir()
     # What the boss reads afterwards: the report, the trajectory, `shain show --json`.
     for command in (["report", str(run_folder)], ["export", str(run_folder)]):
         assert run_shain(*command).returncode == 0
     shown = run_shain("show", str(run_folder), "--json")
-    assert SECRET not in shown.stdout and "[secret]" in shown.stdout
+    assert SECRET not in shown.stdout and "{SHAIN_TEST_SECRET}" in shown.stdout
     files = _all_bytes(run_folder)
     assert {"report.html", "trajectory.jsonl"} <= {path.name for path, _ in files}
     assert any(path.name == "events.jsonl" for path, _ in files)

@@ -295,3 +295,23 @@ def test_the_sdk_does_not_retry_on_its_own(server: ModelServer) -> None:
             model="m", messages=[{"role": "user", "content": "x"}]
         )
     assert len(server.requests) == 1
+
+
+def test_no_request_leaves_with_a_secret_value_whatever_the_policy_put_in_it(
+    server: ModelServer,
+) -> None:
+    secret = "hunter2-パスワード"
+    server.script(chat_text("ok"))
+    profile = Profile(base_url=server.base_url, max_retries=0, timeout_seconds=5)
+    client = ModelClient(profile, StopToken(), environ={}, secrets={"MAIL_PASSWORD": secret})
+    # What a set-of-marks list or a field's text on the screen could bring into a request.
+    marks = f"[3] entry 'Password' showing {secret!r}; [4] label '{secret}{secret}'"
+    client.call(
+        lambda api: api.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": [{"type": "text", "text": marks}]}]
+        )
+    )
+    sent = server.requests[-1].body["messages"][0]["content"][0]["text"]
+    assert sent == (
+        "[3] entry 'Password' showing '{MAIL_PASSWORD}'; [4] label '{MAIL_PASSWORD}{MAIL_PASSWORD}'"
+    )

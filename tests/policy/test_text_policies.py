@@ -17,7 +17,8 @@ from agent.geometry import Point, Size, scale_point
 from agent.policy.client import ModelClient
 from agent.policy.model_image import prepare_image
 from agent.policy.protocol import Decision, Observation, StepRecord
-from agent.policy.text_policies import QwenVlPolicy, UiTarsPolicy
+from agent.policy.qwen_policies import QwenVlPolicy
+from agent.policy.text_policies import UiTarsPolicy
 from agent.stop import StopToken
 from tests.model_server import ModelServer, Request, chat_text
 
@@ -130,7 +131,8 @@ def test_ui_tars_gets_its_prompt_with_the_goal_first(server: ModelServer) -> Non
     assert first["role"] == "user"
     assert isinstance(first["content"], str)
     assert first["content"].endswith(f"## User Instruction\n{GOAL}")
-    assert "## Action Space" in first["content"] and "click(start_box=" in first["content"]
+    assert "## Action Space" in first["content"]
+    assert "click(point='<point>x1 y1</point>')" in first["content"]
     assert current["role"] == "user"
     assert [part["type"] for part in current["content"]] == ["image_url"]
     expected = prepare_image(_observation(1).frame, QWEN_IMAGE).data

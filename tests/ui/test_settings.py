@@ -223,3 +223,27 @@ def test_an_explicit_hotkey_is_kept_after_saving(
     dialog.hotkey.setText("ctrl+alt+h")
     dialog.accept()
     assert app.hotkey == "ctrl+alt+x"
+
+
+def test_a_model_name_the_boss_types_picks_its_policy(
+    qtbot: QtBot, config_file: Path, memory_keyring: MemoryKeyring
+) -> None:
+    dialog = _dialog(qtbot)
+    dialog.model.clear()
+    qtbot.keyClicks(dialog.model, "qwen3-vl:8b")
+    assert dialog.policy.currentText() == "qwen3-vl"
+    assert "Qwen3-VL" in dialog.model_family.text()
+    dialog.model.clear()
+    qtbot.keyClicks(dialog.model, "my-own-model")
+    assert dialog.policy.currentText() == "qwen3-vl"  # kept: an unknown name picks nothing
+    assert "does not know this model's family" in dialog.model_family.text()
+    dialog.model.clear()
+    qtbot.keyClicks(dialog.model, "UI-TARS-7B-DPO")  # UI-TARS 1.0 answers on a 0-1000 grid
+    assert dialog.policy.currentText() == "ui-tars"
+    dialog.accept()
+    local = load_config(config_file).profiles["local"]
+    assert (local.policy, local.model, local.coordinates) == (
+        "ui-tars",
+        "UI-TARS-7B-DPO",
+        "relative",
+    )

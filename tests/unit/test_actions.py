@@ -102,7 +102,19 @@ def test_wrong_type_is_named() -> None:
 def test_bad_button_lists_the_buttons() -> None:
     message = _error({"kind": "click", "x": 1, "y": 1, "button": "side"})
     assert "button:" in message
-    assert "'left', 'right' or 'middle'" in message
+    assert "'left', 'right', 'middle', 'back' or 'forward'" in message
+
+
+def test_keys_held_through_a_pointer_action_round_trip_and_read_first() -> None:
+    click = parse_action({"kind": "click", "x": 5, "y": 6, "hold": "Shift_L+ctrl"})
+    assert click == Click(5, 6, hold=("shift", "ctrl"))
+    assert action_to_dict(click)["hold"] == ["shift", "ctrl"]
+    assert parse_action(action_to_dict(click)) == click
+    assert describe_action(click) == "shift+ctrl+click left (5, 6)"
+    assert "hold" not in action_to_dict(Click(5, 6))  # logs without held keys stay as they were
+    drag = Drag((Point(1, 2), Point(3, 4)), hold=("alt",))
+    assert parse_action(action_to_dict(drag)) == drag
+    assert "'hold' must be a combination" in _error({"kind": "move", "x": 1, "y": 1, "hold": 3})
 
 
 @pytest.mark.parametrize("count", [0, 4, -1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent.actions import Drag
+from agent.actions import Click, Drag, Move, Scroll
 from agent.desktop.protocol import Frame
 from agent.errors import ModelOutputError
 from agent.geometry import Point, Size
@@ -31,3 +31,19 @@ def test_a_drag_path_maps_to_the_screen(path: list[object]) -> None:
 def test_a_point_that_is_not_a_point_is_a_clear_error(point: object) -> None:
     with pytest.raises(ModelOutputError, match="drag needs points as"):
         from_computer_action({"type": "drag", "path": [point, {"x": 1, "y": 1}]}, IMAGE)
+
+
+def test_keys_held_through_pointer_actions_and_the_side_buttons() -> None:
+    click = from_computer_action(
+        {"type": "click", "x": 640, "y": 360, "button": "left", "keys": ["SHIFT"]}, IMAGE
+    )
+    assert click == Click(960, 540, hold=("shift",))
+    move = from_computer_action({"type": "move", "x": 0, "y": 0, "keys": ["CTRL"]}, IMAGE)
+    assert move == Move(0, 0, hold=("ctrl",))
+    scroll = {"type": "scroll", "x": 0, "y": 0, "scroll_y": 100, "keys": ["ctrl"]}
+    assert from_computer_action(scroll, IMAGE) == Scroll(0, 0, scroll_y=1, hold=("ctrl",))
+    for button in ("back", "forward"):
+        side = from_computer_action({"type": "click", "x": 0, "y": 0, "button": button}, IMAGE)
+        assert side == Click(0, 0, button=button)
+    with pytest.raises(ModelOutputError, match="'keys' to be a list of key names"):
+        from_computer_action({"type": "click", "x": 0, "y": 0, "keys": "shift"}, IMAGE)

@@ -20,12 +20,13 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"desktop"}),
     frozenset({"perception"}),
     frozenset({"record"}),
-    frozenset({"guard", "config"}),
+    frozenset({"guard", "secret_places", "config"}),
     frozenset({"taskfile"}),
+    frozenset({"learn"}),
     frozenset({"policy"}),
     frozenset({"loop"}),
     frozenset({"run"}),
-    frozenset({"report", "benchmark", "office"}),
+    frozenset({"report", "benchmark", "office", "fleet"}),
     frozenset({"cli", "agent", "__main__"}),  # `agent` is the package itself (its version)
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -19,10 +19,12 @@ import pytest
 
 from agent.actions import AskBoss, Click, Done, Drag, Fail, KeyPress, Move, Scroll, TypeText, Wait
 from agent.desktop.protocol import Frame
-from agent.geometry import Point, Size
+from agent.geometry import Box, Point, Size
+from agent.perception.pointed import PointedElement
 from agent.record.codec import decode_event, encode_event
 from agent.record.console import ConsoleSink
 from agent.record.events import (
+    ActionContext,
     ActionExecuted,
     ActionFailed,
     ActionRejected,
@@ -37,6 +39,7 @@ from agent.record.events import (
     Paused,
     QuestionAnswered,
     QuestionAsked,
+    RepairProposed,
     ReplyRejected,
     Resumed,
     RunFinished,
@@ -257,6 +260,17 @@ def _every_event() -> list[Event]:
         ActionRejected(1, KeyPress(("super", "l")), "locks the screen", at=2.7),
         ActionExecuted(1, Scroll(5, 6, scroll_x=-1, scroll_y=3), 0.1, 0.2, False, True, at=2.8),
         ActionExecuted(1, Move(7, 8), 0.1, 0.2, True, False, at=2.85),
+        ActionContext(
+            1,
+            "Send — Mail",
+            Box(10, 20, 300, 200),
+            PointedElement("button", "Send", "Send — Mail", 2, 3, Box(40, 50, 60, 24)),
+            ("Send — Mail", "galculator"),
+            "Send — Mail",
+            at=2.86,
+        ),
+        ActionContext(1, windows=("galculator",), at=2.87),
+        RepairProposed("/tasks/mail.healed.yaml", (3,), "-  name: Send\n+  name: Submit", at=2.88),
         ActionFailed(1, drag, "no pointer", at=2.9),
         Decided(2, (Done("all done"), Fail("no"), AskBoss("which one?")), "", 0.0, at=3.0),
         QuestionAsked(2, "which one?", at=3.01),

@@ -156,7 +156,7 @@ def test_example_setup_checks_budget_and_variables(tmp_path: Path) -> None:
 
     assert (task.budget.max_steps, task.budget.max_seconds) == (30, 300.0)
     assert task.vars == {"name": "社長"}
-    assert task.secrets == ["MAIL_PASSWORD"]
+    assert task.secrets == {"MAIL_PASSWORD": None}  # a list: password fields only
     assert loaded.secret_values == ("hunter2",)
     assert dict(loaded.variables) == {
         "name": "社長",
@@ -169,7 +169,7 @@ def test_example_setup_checks_budget_and_variables(tmp_path: Path) -> None:
 def test_defaults(tmp_path: Path) -> None:
     loaded = load(tmp_path, "name: t\ngoal: do it\n")
     task = loaded.task
-    assert (task.steps, task.setup, task.checks, task.vars, task.secrets) == ([], [], [], {}, [])
+    assert (task.steps, task.setup, task.checks, task.vars, task.secrets) == ([], [], [], {}, {})
     assert (task.budget.max_steps, task.budget.max_seconds) == (50, 600.0)
     assert loaded.secret_values == ()
 
@@ -300,7 +300,7 @@ def test_click_on_a_target_loads_and_waits_for_the_screen(tmp_path: Path) -> Non
     ("target", "message"),
     [
         ("{x: 1, y: 2, text: Save}", "give either x and y, or a target"),
-        ("{x: 1, y: 2, within: {window: dialog}}", "within and nth go with a target"),
+        ("{x: 1, y: 2, nth: 2}", "nth goes with a target"),
         ("{nth: 2}", "give x and y, or a target: text, role and/or name"),
         ("{y: 2}", "a point needs both x and y"),
         ("{text: Save, within: dialog}", "within: Input should be a valid dictionary"),
@@ -491,7 +491,8 @@ def test_variable_priority(tmp_path: Path) -> None:
         environ={"d": "secret"},
     )
     typed, click, wait = (step_to_action(step) for step in loaded.task.steps)
-    assert typed == TypeText("from-vars builtin override secret")
+    # The secret wins, and stays its placeholder in a step: the value goes in as it is typed.
+    assert typed == TypeText("from-vars builtin override {d}")
     assert click == Click(5, 7)
     assert wait == Wait(0.5)
     assert loaded.task.vars["n"] == "5" and loaded.task.vars["f"] == "0.5"
@@ -548,12 +549,30 @@ def test_stray_braces_are_errors(tmp_path: Path, text: str) -> None:
 # ---- secrets
 
 
-def test_secrets_are_substituted_and_listed(tmp_path: Path) -> None:
-    text = "name: t\nsecrets: [PW, EMPTY]\nsteps:\n  - type: 'pw={PW}{EMPTY}'\n"
+def test_secrets_stay_placeholders_in_steps_and_goals_and_are_listed(tmp_path: Path) -> None:
+    text = (
+        "name: t\ngoal: 'log in with {PW}'\nsecrets: [PW, EMPTY]\n"
+        "steps:\n  - type: 'pw={PW}{EMPTY}'\n"
+        "checks:\n  - file_equals: {path: /tmp/x, text: '{PW}'}\n"
+    )
     loaded = load(tmp_path, text, environ={"PW": "s3cret", "EMPTY": "", "OTHER": "x"})
-    assert step_to_action(loaded.task.steps[0]) == TypeText("pw=s3cret")
+    assert step_to_action(loaded.task.steps[0]) == TypeText("pw={PW}{EMPTY}")
+    assert loaded.task.goal == "log in with {PW}"
+    assert "s3cret" in loaded.task.checks[0].model_dump_json()  # a check needs the value
     assert loaded.secret_values == ("s3cret",)
-    assert "OTHER" not in loaded.variables
+    assert "OTHER" not in loaded.variables and loaded.variables["PW"] == "s3cret"
+    assert loaded.task.secret_places() == {"PW": None, "EMPTY": None}
+
+
+def test_a_secret_may_name_the_windows_it_is_typed_into(tmp_path: Path) -> None:
+    text = "name: t\nsecrets: {PW: {windows: 'Login|Mail'}}\nsteps:\n  - type: '{PW}'\n"
+    loaded = load(tmp_path, text, environ={"PW": "s3cret"})
+    assert loaded.task.secret_places() == {"PW": "Login|Mail"}
+    bad = "name: t\nsecrets: {PW: {windows: '(unclosed'}}\nsteps:\n  - type: '{PW}'\n"
+    message = error_of(tmp_path, bad, environ={"PW": "s3cret"})
+    assert "2: secrets.PW.windows: invalid regular expression" in message
+    missing = "name: t\nsecrets:\n  PW: {windows: Login}\nsteps:\n  - wait: 1\n"
+    assert error_of(tmp_path, missing, environ={}) == "3: secrets.PW: secret 'PW' is not set"
 
 
 def test_secrets_default_to_os_environ(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,11 +15,13 @@ from agent.actions import (
     Scroll,
     TypeText,
     Wait,
+    with_points,
 )
 from agent.errors import ModelOutputError
-from agent.geometry import Point, Size
+from agent.geometry import Point, Size, scale_point
+from agent.policy.model_image import THOUSANDTHS
 from agent.policy.text_reply import ParsedReply
-from agent.policy.ui_tars_format import ACTION_NAMES, Coordinates, parse_ui_tars
+from agent.policy.ui_tars_format import ACTION_NAMES, parse_ui_tars
 
 IMAGE = Size(1288, 728)
 
@@ -28,13 +30,21 @@ def _reply(action: str, thought: str = "I will act.") -> str:
     return f"Thought: {thought}\nAction: {action}"
 
 
-def _actions(action: str, coordinates: Coordinates = "absolute") -> tuple[Action, ...]:
-    return parse_ui_tars(_reply(action), IMAGE, coordinates).actions
+def _actions(action: str, space: Size = IMAGE) -> tuple[Action, ...]:
+    return parse_ui_tars(_reply(action), space).actions
 
 
-def _error(text: str, coordinates: Coordinates = "absolute") -> str:
+def _relative(action: str) -> tuple[Action, ...]:
+    """UI-TARS 1.0's thousandths, mapped onto the image by the one mapping the policy uses."""
+    return tuple(
+        with_points(found, lambda point: scale_point(point, THOUSANDTHS, IMAGE))
+        for found in _actions(action, THOUSANDTHS)
+    )
+
+
+def _error(text: str, space: Size = IMAGE) -> str:
     with pytest.raises(ModelOutputError) as caught:
-        parse_ui_tars(text, IMAGE, coordinates)
+        parse_ui_tars(text, space)
     return str(caught.value)
 
 
@@ -151,7 +161,7 @@ def test_box_spellings_absolute(box: str, expected: Point) -> None:
         ("(500,500)", Point(644, 364)),
         ("(0,0)", Point(0, 0)),
         ("(1000,1000)", Point(1287, 727)),
-        ("(999,999)", Point(1287, 727)),
+        ("(999,999)", Point(1286, 726)),
         ("(100,250)", Point(129, 182)),  # 128.8 -> 129, 182.0
         ("(400,400,600,600)", Point(644, 364)),
         ("<bbox>400 400 600 600</bbox>", Point(644, 364)),
@@ -160,11 +170,11 @@ def test_box_spellings_absolute(box: str, expected: Point) -> None:
     ],
 )
 def test_relative_coordinates_are_thousandths_of_the_image(box: str, expected: Point) -> None:
-    assert _actions(f"click(start_box='{box}')", "relative") == (Click(expected.x, expected.y),)
+    assert _relative(f"click(start_box='{box}')") == (Click(expected.x, expected.y),)
 
 
 def test_relative_drag_converts_both_ends() -> None:
-    assert _actions("drag(start_box='(0,0)', end_box='(1000,500)')", "relative") == (
+    assert _relative("drag(start_box='(0,0)', end_box='(1000,500)')") == (
         Drag((Point(0, 0), Point(1287, 364))),
     )
 
@@ -286,11 +296,6 @@ def test_points_are_ints() -> None:
     assert isinstance(action, Click)
     assert (action.x, action.y) == (10, 20)
     assert isinstance(action.x, int)
-
-
-def test_unknown_coordinates_convention_is_a_programming_error() -> None:
-    with pytest.raises(ValueError, match="'absolute' or 'relative'"):
-        parse_ui_tars(_reply("wait()"), IMAGE, "pixels")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- errors
@@ -452,16 +457,16 @@ def test_errors_name_the_problem(action: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("box", "message"),
     [
-        ("(1001,500)", "point (1001, 500) is outside the 0-1000 range of relative coordinates"),
-        ("(500,-1)", "point (500, -1) is outside the 0-1000 range of relative coordinates"),
+        ("(1001,500)", "point (1001, 500) is outside the 0-1000 grid"),
+        ("(500,-1)", "point (500, -1) is outside the 0-1000 grid"),
         (
             "(990,10,1100,20)",
-            "point (1045, 15) is outside the 0-1000 range of relative coordinates",
+            "point (1045, 15) is outside the 0-1000 grid",
         ),
     ],
 )
 def test_relative_points_outside_the_range(box: str, message: str) -> None:
-    assert _error(_reply(f"click(start_box='{box}')"), "relative") == message
+    assert _error(_reply(f"click(start_box='{box}')"), THOUSANDTHS) == message
 
 
 def test_no_action_line() -> None:

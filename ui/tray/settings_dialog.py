@@ -38,6 +38,7 @@ from agent.config.profiles import (
 )
 from agent.errors import AgentError
 from agent.office.capacity import employees_this_machine_fits
+from agent.policy.by_model import policy_for_model
 
 NEW_PROFILE = "New profile…"
 POLICIES: tuple[str, ...] = get_args(PolicyName)
@@ -66,6 +67,10 @@ class SettingsDialog(QDialog):
         self.policy = QComboBox()
         self.policy.addItems(POLICIES)
         self.model = QLineEdit()
+        # What the model's name says: its family picks the policy, as `shain run --model` does.
+        self.model_family = QLabel()
+        self.model_family.setWordWrap(True)
+        self.model_family.setStyleSheet("color: #666")
         self.base_url = QLineEdit()
         self.base_url.setPlaceholderText(BASE_URL_HINT)
         self.api_key = QLineEdit()
@@ -94,6 +99,7 @@ class SettingsDialog(QDialog):
         form.addRow("Profile name", self.new_name)
         form.addRow("Policy", self.policy)
         form.addRow("Model", self.model)
+        form.addRow("", self.model_family)
         form.addRow("Base URL", self.base_url)
         form.addRow("API key", self.api_key)
         form.addRow("", self.key_status)
@@ -121,6 +127,7 @@ class SettingsDialog(QDialog):
             self.profile.setCurrentText(self.config.default_profile)
         self.profile.currentTextChanged.connect(self._profile_chosen)
         self.policy.currentTextChanged.connect(self._policy_chosen)
+        self.model.textEdited.connect(self._model_named)
         self._profile_chosen()
 
     def _config(self, config: Config | None) -> tuple[Config, str]:
@@ -148,6 +155,27 @@ class SettingsDialog(QDialog):
     def _policy_chosen(self) -> None:
         usual = Profile(policy=self.policy.currentText()).model_name
         self.model.setPlaceholderText(f"empty = {usual}")
+
+    def _model_named(self, name: str) -> None:
+        """A known model family sets the policy (the boss can still choose another)."""
+        if not name.strip():
+            self.model_family.clear()
+            return
+        guess = policy_for_model(name)
+        if guess.known:
+            self.policy.setCurrentText(guess.policy)
+            self.model_family.setText(f"Policy {guess.policy}: {guess.why}.")
+        else:
+            self.model_family.setText(
+                f"Shain does not know this model's family: the policy stays "
+                f"{self.policy.currentText()}; choose the one for its format above."
+            )
+
+    def _family_settings(self, policy: str) -> dict[str, Any]:
+        """The settings the named model's format needs (UI-TARS 1.0's grid, GPT-5.4's tool),
+        when the policy is the one its family uses."""
+        guess = policy_for_model(self.model.text()) if self.model.text().strip() else None
+        return dict(guess.settings) if guess and guess.known and guess.policy == policy else {}
 
     def _show_key_status(self) -> None:
         name = self._current().api_key_env
@@ -189,6 +217,7 @@ class SettingsDialog(QDialog):
         name = self.profile_name()
         values: dict[str, Any] = self._current().model_dump(exclude_unset=True)
         values["policy"] = self.policy.currentText()
+        values = {**self._family_settings(values["policy"]), **values}
         for field, box in (("model", self.model), ("base_url", self.base_url)):
             text = box.text().strip()
             if text:

@@ -1,0 +1,1 @@
+"""Learning routine work: runs (and the boss) turned into task files that replay them."""
