@@ -19,7 +19,7 @@ from PIL import Image
 
 from agent.secret_places import PAINT
 from tests.desktop.test_model_policies import CASES, ENTRY, TARGET_APP
-from tests.helpers import run_task, side_by_side
+from tests.helpers import ARTIFACTS, run_task, side_by_side
 from tests.model_server import ModelServer, Reply, Request, chat_tool_call
 from tests.run_json import read_run_json
 
@@ -101,6 +101,10 @@ def _secret_through(case: str, tmp_path: Path) -> None:
     assert PLACEHOLDER in json.dumps(requests[0].body, ensure_ascii=False)
     # The field shows the secret in the clear from the third screenshot on: painted over.
     assert _painted_pixels(asked[2]) > _painted_pixels(asked[1]) + 500
+    if case == "openai-chat":  # what the model saw before and after, for the README
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, request in (("before", asked[1]), ("after", asked[2])):
+            (ARTIFACTS / f"secret-{name}-typing.jpg").write_bytes(request.images()[-1])
     assert SECRET.encode() not in b"".join(p.read_bytes() for p in run.run_folder.rglob("*.*"))
 
 
