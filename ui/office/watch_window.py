@@ -17,10 +17,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QLabel,
-    QListView,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -34,8 +32,7 @@ from agent.report.overlays import Overlay, overlays_of_logged
 from agent.run.control import Hello, RefusedMessage, StateMessage
 from ui.office.channel import EmployeeChannel
 from ui.office.live_view import LiveView
-from ui.tray.progress_model import StepListModel
-from ui.tray.progress_window import PROGRESS_STYLE, StepDelegate
+from ui.tray.progress_window import PROGRESS_STYLE, StepList
 from ui.widgets.elided_label import ElidedLabel
 from ui.widgets.panels import heading, screen_beside, titled_column
 from ui.widgets.style import STYLE_SHEET, pill_style
@@ -89,16 +86,8 @@ class WatchWindow(QWidget):
         self.placeholder.setMinimumSize(320, 180)
         self.screen_area.addWidget(self.placeholder)
 
-        self.model = StepListModel()
-        self.steps = QListView()
-        self.steps.setModel(self.model)
-        self.steps.setItemDelegate(StepDelegate(self.steps))
-        self.steps.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.steps.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.steps.setWordWrap(True)
-        self.model.rowsInserted.connect(lambda *_: self.steps.scrollToBottom())
-        self.model.dataChanged.connect(self._relayout_steps)
+        self.steps = StepList()
+        self.model = self.steps.step_model
         splitter = screen_beside(
             self.screen_area, titled_column("Steps", self.steps), 1, [900, 320]
         )
@@ -316,8 +305,3 @@ class WatchWindow(QWidget):
             self.pill.hide()
             return
         self.pill.show()
-
-    def _relayout_steps(self) -> None:
-        # Row heights follow their text, which grows as a step's events arrive.
-        self.steps.doItemsLayout()
-        self.steps.scrollToBottom()

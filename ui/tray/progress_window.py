@@ -184,6 +184,28 @@ class StepDelegate(QStyledItemDelegate):
             painter.restore()
 
 
+class StepList(QListView):
+    """The steps of a run as cards, following the newest: the tray's progress window and the
+    watch window show them so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step_model = StepListModel()
+        self.setModel(self.step_model)
+        self.setItemDelegate(StepDelegate(self))
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setWordWrap(True)
+        self.step_model.rowsInserted.connect(lambda *_: self.scrollToBottom())
+        self.step_model.dataChanged.connect(self._relayout)
+
+    def _relayout(self) -> None:
+        # Row heights follow their text, which grows as a step's events arrive.
+        self.doItemsLayout()
+        self.scrollToBottom()
+
+
 class ProgressWindow(QWidget):
     """The running task, live. `on_event` takes the run's events; `set_budget` its limits."""
 
@@ -212,17 +234,8 @@ class ProgressWindow(QWidget):
         self.screen_view = ScreenshotView()
         self.screen_view.show_frame(None, (), "The screen shows here once the task starts")
 
-        self.model = StepListModel()
-        self.steps = QListView()
-        self.steps.setModel(self.model)
-        self.steps.setItemDelegate(StepDelegate(self.steps))
-        self.steps.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.steps.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.steps.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.steps.setWordWrap(True)
-        self.steps.setUniformItemSizes(False)
-        self.model.rowsInserted.connect(lambda *_: self.steps.scrollToBottom())
-        self.model.dataChanged.connect(self._relayout_steps)
+        self.steps = StepList()
+        self.model = self.steps.step_model
 
         self.step_bar = BudgetBar("Steps")
         self.time_bar = BudgetBar("Time")
@@ -368,8 +381,3 @@ class ProgressWindow(QWidget):
         cost = budget.max_cost_usd
         cost_line = f"{cost_text(spent.cost_usd)} of {cost_text(cost or 0.0)}"
         self.cost_bar.set_use(spent.cost_usd, cost, cost_line)
-
-    def _relayout_steps(self) -> None:
-        # Row heights follow their text, which grows as a step's events arrive.
-        self.steps.doItemsLayout()
-        self.steps.scrollToBottom()
