@@ -296,6 +296,9 @@ class Runner:
     def _act(self, step: int, action: Action, reference: Fingerprint) -> tuple[str | None, bool]:
         """Execute and settle; returns (error, whether the screen changed)."""
         pointed = self._pointed(action)  # before the press: a button may go with it
+        drawing = self.desktop.drawing
+        if drawing is not None:
+            drawing.forget()  # what was drawn before the action is not its effect
         before = time.monotonic()
         try:
             executed = action if self.secrets is None else self.secrets.resolve(action)
@@ -307,7 +310,9 @@ class Runner:
             self._streaks.last_error = message
             return message, False
         acted = time.monotonic() - before
-        settled = wait_until_settled(self.desktop.capture, reference, self.stop, self.settle)
+        settled = wait_until_settled(
+            self.desktop.capture, reference, self.stop, self.settle, drawing, action
+        )
         if self.secrets is not None:
             self.secrets.settled()
         self.bus.emit(

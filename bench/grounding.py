@@ -8,6 +8,11 @@ dialogs, pcmanfm on a folder. In each, samples are built from the visible access
 elements (agent/benchmark/grounding.py) and every grounder is scored on the same screenshot:
 point in the true box for the things on the screen, refusal for things that are not. Also
 reports the time of a full accessibility snapshot (visible elements) of the example apps.
+
+With OCR, also what a model is shown: each scene's frame shrunk to 1280x720 by Shain's
+downscale (agent/perception/encoding.py) and by Pillow's BOX filter (what it used before), and
+how many of the scene's named things OCR reads at their place in each (a 4-letter name or
+longer, in the right box scaled down): the shrunk picture must lose nothing a model reads.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from PIL import Image
 
 from agent.benchmark.grounding import (
     AccessibilityGrounder,
@@ -38,9 +46,13 @@ from agent.benchmark.grounding import (
 )
 from agent.desktop.apps import AppLauncher, private_screen
 from agent.desktop.local import LocalDesktop
+from agent.desktop.protocol import Frame
 from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import DEFAULT_SIZE
+from agent.geometry import Box, Size
 from agent.perception.conditions import WindowAppears, wait_for
+from agent.perception.encoding import downscaled, frame_to_image
+from agent.perception.locator import TextReader
 from agent.perception.screen_elements import ScreenElements, default_text_reader
 from agent.stop import StopToken
 
@@ -110,13 +122,51 @@ def grounders(elements: ScreenElements, use_ocr: bool) -> list[Grounder]:
     return chosen
 
 
+MODEL_SIZE = Size(1280, 720)
+
+
+def _frame_of(image: Image.Image) -> Frame:
+    rgb = np.asarray(image.convert("RGB"))
+    pixels = np.full((*rgb.shape[:2], 4), 255, dtype=np.uint8)
+    pixels[..., :3] = rgb[..., ::-1]
+    return Frame(pixels, time.monotonic())
+
+
+def model_size_frames(frame: Frame) -> dict[str, Frame]:
+    """The frame as a model is shown it, by Shain's downscale and by the BOX filter."""
+    box = frame_to_image(frame).resize((MODEL_SIZE.width, MODEL_SIZE.height), Image.Resampling.BOX)
+    return {"downscaled": _frame_of(downscaled(frame, MODEL_SIZE)), "BOX": _frame_of(box)}
+
+
+def names_read(
+    reader: TextReader, small: Frame, samples: Sequence[GroundingSample], screen: Size
+) -> tuple[int, int]:
+    """(names OCR reads inside their box, names tried) in a model-size frame."""
+    scale_x, scale_y = small.width / screen.width, small.height / screen.height
+    tried = read = 0
+    for sample in samples:
+        if sample.box is None or len(sample.name.strip()) < 4:
+            continue
+        tried += 1
+        box = sample.box
+        area = Box(
+            int(box.left * scale_x) - 2,
+            int(box.top * scale_y) - 2,
+            int(box.width * scale_x) + 4,
+            int(box.height * scale_y) + 4,
+        )
+        if reader.find(small, sample.name.strip(), area):
+            read += 1
+    return read, tried
+
+
 def run_scene(
     scene: Scene,
     screen: Screen,
     desktop: LocalDesktop,
     elements: ScreenElements,
     chosen: Sequence[Grounder],
-) -> tuple[list[GroundingSample], dict[str, list[Prediction]]]:
+) -> tuple[list[GroundingSample], dict[str, list[Prediction]], Frame]:
     stop = StopToken()
     apps = AppLauncher(screen)
     try:
@@ -135,7 +185,8 @@ def run_scene(
                 break
             stop.sleep(0.1)
         frame = desktop.capture()
-        return samples, {g.name: evaluate(g, frame, samples) for g in chosen}
+        predictions = {g.name: evaluate(g, frame, samples) for g in chosen}
+        return samples, predictions, Frame(frame.pixels.copy(), frame.captured_at)
     finally:
         apps.close_all()
 
@@ -177,10 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder = Path(temporary)
         elements = ScreenElements(screen)
         all_predictions: dict[str, list[Prediction]] = {}
+        reader = None if args.no_ocr else default_text_reader()
+        model_size: dict[str, list[int]] = {"downscaled": [0, 0], "BOX": [0, 0]}
         with LocalDesktop(screen) as desktop:
             chosen = grounders(elements, not args.no_ocr)
             for scene in scenes(folder):
-                samples, predictions = run_scene(scene, screen, desktop, elements, chosen)
+                samples, predictions, frame = run_scene(scene, screen, desktop, elements, chosen)
+                if reader is not None:
+                    for way, small in model_size_frames(frame).items():
+                        read, tried = names_read(reader, small, samples, desktop.size)
+                        model_size[way][0] += read
+                        model_size[way][1] += tried
                 present = sum(s.box is not None for s in samples)
                 print(
                     f"grounding: {scene.name}: {present} targets + {len(samples) - present} absent",
@@ -192,12 +250,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         elements.close()
     reports = {name: report(found) for name, found in all_predictions.items()}
     result: dict[str, Any] = {"grounders": reports, "snapshot_ms": round(1000 * snapshot, 1)}
+    if reader is not None:
+        result["ocr_names_read_at_model_size"] = model_size
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         print(markdown(reports))
         apps = "mousepad + galculator + xterm"
         print(f"Visible-elements snapshot of {apps}: {1000 * snapshot:.1f} ms (median)")
+        if reader is not None:
+            for way, (read, tried) in model_size.items():
+                print(f"OCR of the {MODEL_SIZE} frame, {way}: {read} of {tried} names read")
         for name, figures in reports.items():
             print(f"\n{name}: by role {_accuracies(figures['by_role'])}")
             print(f"{name}: by app {_accuracies(figures['by_app'])}")

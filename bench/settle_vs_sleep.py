@@ -80,7 +80,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,10 +93,12 @@ from PIL import Image
 from agent.actions import Action, Done, Fail, Wait, describe_action
 from agent.benchmark.runs import BENCH_TASKS, find_tasks
 from agent.desktop.apps import AppLauncher, private_screen
+from agent.desktop.capture import ScreenCapture
+from agent.desktop.damage import ScreenDrawing
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
 from agent.desktop.screen import Screen
-from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
+from agent.desktop.settle import SettlePolicy, SettleResult, fingerprint, wait_until_settled
 from agent.errors import AgentError, DesktopError
 from agent.geometry import Box, Size
 from agent.perception.locator import Locator
@@ -110,6 +112,8 @@ from agent.taskfile.task import Task, load_task
 
 SCREEN = Size(1920, 1080)  # what `shain run --virtual-display` uses; task coordinates expect it
 SLEEPS = (0.5, 1.0, 2.0)
+# Quiet periods for a settle on drawing reports, simulated from the reports' times.
+QUIET_CANDIDATES = (0.05, 0.1, 0.15, 0.2, 0.3)
 DEFAULT_WINDOW = 2.5
 # After settle returns: a frame 15 ms after each grab, a little more than settle's own load.
 TRACE_INTERVAL = 0.015
@@ -188,27 +192,34 @@ class Trace:
         self.overflowed = False  # more than MAX_SCREENS distinct screens: an animation
         self._changes: list[float] = []
         self._judged = 0  # screens already compared with the one before them
+        self._lock = threading.Lock()
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
     def record(self, frame: Frame) -> Frame:
+        with self._lock:  # the tracer's frames and settle's observation come from two threads
+            self._record(frame)
+        return frame
+
+    def record_observation(self, frame: Frame) -> int:
+        """Record the frame Shain's next step observes; its position in the trace."""
+        with self._lock:
+            self._record(frame)
+            return len(self.times) - 1
+
+    def _record(self, frame: Frame) -> None:
         pixels = packed(frame)
         moment = frame.captured_at - self.started
         last = self.screens[-1] if self.screens else None
         if last is None or not np.array_equal(pixels, last):
             if len(self.screens) < MAX_SCREENS:
-                self.screens.append(pixels)
+                self.screens.append(pixels.copy())  # the grab's buffer may be reused
                 self.screen_times.append(moment)
             else:
                 self.overflowed = True
         self.times.append(moment)
         self.shown.append(len(self.screens) - 1)
-        return frame
-
-    def recording(self, capture: Callable[[], Frame]) -> Callable[[], Frame]:
-        """`capture`, with every frame it takes also kept in this trace."""
-        return lambda: self.record(capture())
 
     def changes(self) -> list[float]:
         """When the screen changed beyond the noise rule, in seconds since the action ended."""
@@ -226,21 +237,70 @@ class Trace:
         raise ValueError(f"the trace ends at {self.times[-1]:.2f}s, before {seconds:g}s")
 
 
+class DrawingRecorder:
+    """Every report of drawing on the screen while it runs, by monotonic time, on a thread of
+    its own (its own X connection), for the simulated quiet periods."""
+
+    def __init__(self, screen: Screen) -> None:
+        self.times: list[float] = []
+        self._done = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._record, args=(screen,), daemon=True)
+        self._thread.start()
+        self._ready.wait(5)
+
+    def _record(self, screen: Screen) -> None:
+        drawing = ScreenDrawing(screen)
+        try:
+            drawing.forget()
+            self._ready.set()
+            while not self._done.is_set():
+                seen = drawing.latest
+                latest = drawing.wait(0.05)
+                if latest is not None and latest != seen:
+                    self.times.append(latest)
+        finally:
+            drawing.close()
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        self._thread.join()
+        return self.times
+
+
 def trace_action(
-    desktop: LocalDesktop, action: Action, stop: StopToken, window: float
-) -> tuple[Trace, SettleResult, int]:
-    """Run `action`, settle on a recorded stream, record on; (trace, settle, observation)."""
+    desktop: LocalDesktop, screen: Screen, action: Action, stop: StopToken, window: float
+) -> tuple[Trace, SettleResult, int, list[float]]:
+    """Run `action` and settle as Shain does (on drawing reports) while a thread records the
+    screen; (trace, settle, the observation's frame, when drawing was reported)."""
+    drawing = desktop.drawing
+    if drawing is None:
+        raise DesktopError("this X server reports no drawing (no DAMAGE extension)")
     before = desktop.capture()
+    recorder = DrawingRecorder(screen)
+    drawing.forget()
     desktop.execute(action, stop)
     trace = Trace(packed(before), time.monotonic())
-    settle = wait_until_settled(trace.recording(desktop.capture), fingerprint(before), stop)
-    trace.record(desktop.capture())  # what Shain's next step observes
-    observed = len(trace.times) - 1
-    while not trace_complete(trace, window):
-        due = trace.times[-1] + TRACE_INTERVAL
-        stop.sleep(max(0.0, due - trace.elapsed()))
-        trace.record(desktop.capture())
-    return trace, settle, observed
+    settled = threading.Event()
+
+    def record() -> None:
+        with ScreenCapture(screen) as capture:
+            while not (settled.is_set() and trace_complete(trace, window)):
+                trace.record(capture.grab())
+                due = trace.times[-1] + TRACE_INTERVAL
+                time.sleep(max(0.0, due - trace.elapsed()))
+
+    tracer = threading.Thread(target=record, daemon=True)
+    tracer.start()
+    settle = wait_until_settled(
+        desktop.capture, fingerprint(before), stop, drawing=drawing, action=action
+    )
+    # What Shain's next step observes: its capture right after settle returned.
+    observed = trace.record_observation(desktop.capture())
+    settled.set()
+    tracer.join()
+    drawn = [moment - trace.started for moment in recorder.stop()]
+    return trace, settle, observed, drawn
 
 
 def trace_complete(trace: Trace, window: float) -> bool:
@@ -271,6 +331,7 @@ class ActionResult:
     settle_seconds: float  # what wait_until_settled returned
     settle_settled: bool  # False: it hit its ceiling
     settle_changed: bool  # whether settle saw a change (it samples 1 pixel in 64)
+    drawn: list[float]  # when drawing was reported, seconds after the action
     observed: dict[str, Observed]  # method -> its observation
     changed: bool  # the screen changed beyond the noise rule
     at_rest: float  # when the screen reached its final state (ground truth)
@@ -292,7 +353,51 @@ def method_name(sleep: float) -> str:
     return f"sleep {sleep:g} s"
 
 
-METHODS = ("settle", *(method_name(sleep) for sleep in SLEEPS))
+def quiet_name(quiet: float) -> str:
+    return f"drawing quiet {quiet:g} s (simulated)"
+
+
+SAMPLING = "sampling, as before (simulated)"
+METHODS = (
+    "settle",
+    SAMPLING,
+    *(quiet_name(quiet) for quiet in QUIET_CANDIDATES),
+    *(method_name(sleep) for sleep in SLEEPS),
+)
+
+
+def sampled_observation(trace: Trace, policy: SettlePolicy = SettlePolicy()) -> int:
+    """The frame the sampling settle would have observed (a fingerprint every
+    `policy.interval`, at rest after `quiet_intervals` equal ones), simulated on the trace.
+    Its real samples come a capture later each (about 1-2 ms), so this flatters it a little."""
+    previous, quiet, changed = trace.before[::4, ::4], 0, False
+    for tick in itertools.count(1):
+        moment = tick * policy.interval
+        if moment > trace.times[-1]:
+            return len(trace.times) - 1
+        position = trace.first_at_or_after(moment)
+        current = trace.screens[trace.shown[position]][::4, ::4]
+        if np.array_equal(current, previous):
+            quiet += 1
+        else:
+            changed, quiet, previous = True, 0, current
+        at_rest = quiet >= policy.quiet_intervals and (
+            changed or moment >= policy.first_change_grace
+        )
+        if at_rest or moment >= policy.ceiling:
+            return position
+    raise AssertionError("unreachable")
+
+
+def drawing_rest_time(drawn: Sequence[float], quiet: float, grace: float) -> float:
+    """When a settle on drawing reports with this quiet period returns (seconds after the
+    action), from the reports' times: `quiet` after the last drawing that came before it."""
+    rest = max(quiet, grace)
+    for moment in sorted(drawn):
+        if moment > rest:
+            break
+        rest = max(rest, moment + quiet)
+    return rest
 
 
 def has_late_change(changes: Sequence[float]) -> bool:
@@ -305,7 +410,11 @@ def has_late_change(changes: Sequence[float]) -> bool:
 
 
 def judge(
-    trace: Trace, settle: SettleResult, observed: int, label: tuple[str, int, int, str]
+    trace: Trace,
+    settle: SettleResult,
+    observed: int,
+    drawn: Sequence[float],
+    label: tuple[str, int, int, str],
 ) -> ActionResult:
     final = trace.screens[trace.shown[-1]]
     matches_final = [not differs(screen, final) for screen in trace.screens]
@@ -319,6 +428,13 @@ def judge(
         return Observed(round(seconds, 4), True, (box.left, box.top, box.width, box.height))
 
     observations = {"settle": observation(observed, trace.times[observed])}
+    sampled = sampled_observation(trace)
+    observations[SAMPLING] = observation(sampled, trace.times[sampled])
+    grace = SettlePolicy().first_change_grace
+    for quiet in QUIET_CANDIDATES:
+        rest = drawing_rest_time(drawn, quiet, grace)
+        position = trace.first_at_or_after(min(rest, trace.times[-1]))
+        observations[quiet_name(quiet)] = observation(position, trace.times[position])
     for sleep in SLEEPS:
         observations[method_name(sleep)] = observation(trace.first_at_or_after(sleep), sleep)
     at_rest_position = len(trace.shown)
@@ -335,6 +451,7 @@ def judge(
         settle_seconds=round(settle.seconds, 4),
         settle_settled=settle.settled,
         settle_changed=settle.changed,
+        drawn=[round(moment, 4) for moment in drawn],
         observed=observations,
         changed=bool(changes),
         # The first frame of the final run; the action's end when it never changed.
@@ -445,9 +562,9 @@ def run_oracle(
                 case Wait():
                     desktop.execute(action, stop)  # a pause written into the task, not a UI action
                     continue
-            trace, settle, observed = trace_action(desktop, action, stop, window)
+            trace, settle, observed, drawn = trace_action(desktop, screen, action, stop, window)
             label = (task.name, result.seed, number, describe_action(action))
-            measured = judge(trace, settle, observed, label)
+            measured = judge(trace, settle, observed, drawn, label)
             result.actions.append(measured)
             stale = any(seen.stale for seen in measured.observed.values())
             if frames is not None and stale and saved < SAVED_STALE_LIMIT:

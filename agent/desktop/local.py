@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -34,6 +35,7 @@ from agent.actions import (
 )
 from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.capture import ScreenCapture
+from agent.desktop.damage import ScreenDrawing
 from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
 from agent.desktop.protocol import Frame
 from agent.desktop.screen import Screen
@@ -41,6 +43,8 @@ from agent.errors import ActionError, DesktopError, EnvironmentProblem, ScreenGo
 from agent.geometry import Size
 from agent.keys import MODIFIERS, executor_key_name
 from agent.stop import StopToken
+
+_log = logging.getLogger(__name__)
 
 # Characters pyautogui types itself; anything else goes through the text typer below.
 if TYPE_CHECKING:
@@ -82,6 +86,16 @@ class _PynputTyper:
 
     def close(self) -> None:
         pass
+
+
+def _drawing_reports(screen: Screen) -> ScreenDrawing | None:
+    """The screen's DAMAGE reports, or None (settle samples the screen then) where the X
+    server has no DAMAGE extension (every X.Org server and Xvfb has it)."""
+    try:
+        return ScreenDrawing(screen)
+    except EnvironmentProblem as problem:
+        _log.info("settling by sampling the screen: %s", problem)
+        return None
 
 
 def _import_pyautogui(display: str | None) -> ModuleType:
@@ -156,6 +170,7 @@ class LocalDesktop:
         self._display = screen.display if sys.platform.startswith("linux") else None
         self._capture = ScreenCapture(screen, monitor)
         self._monitor = self._capture.monitor
+        self._drawing = _drawing_reports(screen) if self._display else None
         first = self.capture()
         self._size = Size(first.width, first.height)
         # HiDPI / Retina: the capture can have more pixels than the input space has points.
@@ -179,6 +194,10 @@ class LocalDesktop:
     @property
     def size(self) -> Size:
         return self._size
+
+    @property
+    def drawing(self) -> ScreenDrawing | None:
+        return self._drawing
 
     @property
     def input_scale(self) -> tuple[float, float]:
@@ -344,10 +363,10 @@ class LocalDesktop:
         atexit.unregister(self.release_held_keys)
         # Closing talks to the X server one last time: after the screen went away that
         # fails, and must not hide why the run ended.
-        for closing in (self._typer, self._x11_input):
+        for closing in (self._typer, self._x11_input, self._drawing):
             if closing is not None:
                 with contextlib.suppress(Exception):
                     closing.close()
-        self._typer, self._x11_input = None, None
+        self._typer, self._x11_input, self._drawing = None, None, None
         with contextlib.suppress(Exception):
             self._capture.close()

@@ -30,6 +30,20 @@ class Frame:
         return int(self.pixels.shape[0])
 
 
+class Drawing(Protocol):
+    """Reports of drawing on a screen, which settle waits on (`agent.desktop.damage`)."""
+
+    latest: float | None  # monotonic time of the latest drawing since `forget`
+
+    def forget(self) -> None:
+        """Count drawing from now on only (called just before an action)."""
+        ...
+
+    def wait(self, timeout: float) -> float | None:
+        """Wait up to `timeout` s for drawing, returning early on some; `latest` then."""
+        ...
+
+
 class Desktop(Protocol):
     """A screen to look at and act on. Coordinates are pixels of the captured frame."""
 
@@ -37,6 +51,11 @@ class Desktop(Protocol):
     def size(self) -> Size: ...
 
     def capture(self) -> Frame: ...
+
+    @property
+    def drawing(self) -> Drawing | None:
+        """The screen's drawing reports, None where it gives none (settle samples then)."""
+        ...
 
     def execute(self, action: Action, stop: StopToken) -> None:
         """Carry out one input action; raises Stopped when `stop` is set during it."""

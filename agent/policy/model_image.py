@@ -17,7 +17,7 @@ from typing import Literal
 from agent.actions import Action, with_points
 from agent.desktop.protocol import Frame
 from agent.geometry import Point, Size, scale_point
-from agent.perception.encoding import encode_jpeg, encode_png, fit_within, frame_to_image, resized
+from agent.perception.encoding import downscaled, encode_jpeg, encode_png, fit_within
 from agent.perception.marks import Mark, draw_marks
 
 ImageFormat = Literal["jpeg", "png"]
@@ -62,10 +62,11 @@ def prepare_image(
     marks: Sequence[Mark] = (),
     grid: Size | None = None,
 ) -> ModelImage:
-    """The frame resized to `size` (BOX), with set-of-marks boxes if any, encoded for a model;
-    `grid` is the relative grid its points are on, when the model does not answer in pixels."""
+    """The frame shrunk to `size` (`downscaled`), with set-of-marks boxes if any, encoded for
+    a model; `grid` is the relative grid its points are on, when the model does not answer in
+    pixels."""
     screen = Size(frame.width, frame.height)
-    image = resized(frame_to_image(frame), size)
+    image = downscaled(frame, size)
     if marks:
         image = draw_marks(image, marks, screen)
     if image_format == "png":

@@ -88,5 +88,7 @@ def run_setup(
         emit(SetupDone(description, time.monotonic() - before))
     # A window's title shows before the app has drawn and taken the focus: let the
     # screen come to rest before the first step acts on it.
-    settle = wait_until_settled(desktop.capture, fingerprint(desktop.capture()), stop)
+    settle = wait_until_settled(
+        desktop.capture, fingerprint(desktop.capture()), stop, drawing=desktop.drawing
+    )
     emit(SetupDone("screen at rest", settle.seconds))

@@ -1,4 +1,4 @@
-"""Frames to images: exact colours, aspect-true sizes, and a split resize equal to a whole one."""
+"""Frames to images: exact colours, aspect-true sizes, and a downscale that drops no line."""
 
 from __future__ import annotations
 
@@ -11,42 +11,53 @@ from PIL import Image
 from agent.desktop.protocol import Frame
 from agent.geometry import Size
 from agent.perception.encoding import (
+    downscaled,
     encode_jpeg,
     encode_png,
     fit_within,
     frame_to_image,
-    resized,
 )
 
 
-@pytest.fixture(scope="module")
-def screenshot() -> Image.Image:
-    pixels = np.random.default_rng(1234).integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
-    return Image.fromarray(pixels, "RGB")
+def _bgra(pixels_rgb: np.ndarray) -> Frame:
+    """A frame as mss gives it (BGRA) with these RGB pixels."""
+    height, width, _ = pixels_rgb.shape
+    pixels = np.full((height, width, 4), 255, dtype=np.uint8)
+    pixels[..., :3] = pixels_rgb[..., ::-1]
+    return Frame(pixels, 0.0)
 
 
 @pytest.mark.parametrize(
     "size",
-    [Size(1280, 720), Size(1288, 725), Size(1366, 768), Size(1000, 563), Size(1919, 1079)],
+    [Size(1280, 720), Size(1288, 725), Size(1366, 768), Size(960, 540), Size(640, 360)],
     ids=str,
 )
-def test_split_resize_equals_one_whole_resize(screenshot: Image.Image, size: Size) -> None:
-    expected = screenshot.resize((size.width, size.height), Image.Resampling.BOX)
-    result = resized(screenshot, size)
-    assert result.size == (size.width, size.height)
-    assert result.mode == "RGB"
-    assert np.array_equal(np.asarray(result), np.asarray(expected))
+def test_downscaled_has_the_size_and_the_colours(size: Size) -> None:
+    rgb = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    rgb[:, :960] = (200, 40, 10)  # the left half red, the right half blue
+    rgb[:, 960:] = (0, 30, 220)
+    image = downscaled(_bgra(rgb), size)
+    assert image.mode == "RGB"
+    assert image.size == (size.width, size.height)
+    assert image.getpixel((5, 5)) == (200, 40, 10)
+    assert image.getpixel((size.width - 5, size.height - 5)) == (0, 30, 220)
 
 
-def test_small_images_are_resized_whole() -> None:
-    pixels = np.random.default_rng(5).integers(0, 256, (100, 160, 3), dtype=np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    expected = image.resize((80, 50), Image.Resampling.BOX)
-    assert np.array_equal(np.asarray(resized(image, Size(80, 50))), np.asarray(expected))
+@pytest.mark.parametrize("size", [Size(1280, 720), Size(1366, 768), Size(960, 540)], ids=str)
+@pytest.mark.parametrize("column", [900, 901, 902, 903])
+def test_a_one_pixel_line_survives_the_downscale_wherever_it_falls(size: Size, column: int) -> None:
+    """A focus ring or a table rule is 1 px wide: the model must still see it, whichever
+    source column it falls on (a filter that skips pixels would drop some of them)."""
+    rgb = np.full((1080, 1920, 3), 255, dtype=np.uint8)
+    rgb[:, column] = 0
+    darkest = int(np.asarray(downscaled(_bgra(rgb), size)).min())
+    assert darkest <= 200, f"the line at x={column} faded to {darkest} of 255"
 
 
-def test_resize_to_the_same_size_is_the_image_itself(screenshot: Image.Image) -> None:
-    assert resized(screenshot, Size(1920, 1080)) is screenshot
+def test_downscaled_to_the_same_size_is_the_frame() -> None:
+    rgb = np.random.default_rng(1234).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+    image = downscaled(_bgra(rgb), Size(128, 72))
+    assert np.array_equal(np.asarray(image), rgb)
 
 
 @pytest.mark.parametrize(

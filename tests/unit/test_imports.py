@@ -33,7 +33,7 @@ FORBIDDEN = {
     "mss": "capture (only when a LocalDesktop is opened)",
     "rapidocr": "OCR (only when text is first read)",
     "onnxruntime": "OCR (only when text is first read)",
-    "cv2": "OCR (only when text is first read)",
+    "cv2": "OCR and the model's image (only when text is first read or a frame shrunk)",
 }
 
 

@@ -51,6 +51,7 @@ class FakeDesktop:
         self.captures = 0
         self.released = 0
         self.closed = False
+        self.drawing = None  # no drawing reports: settle samples
 
     @property
     def size(self) -> Size:

@@ -1,15 +1,18 @@
-"""Waiting for the screen to come to rest, with a scripted screen instead of a display."""
+"""Waiting for the screen to come to rest, with a scripted screen and scripted drawing reports
+instead of a display (tests/desktop/test_settle_on_drawing.py has the real X server's)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
+from agent.actions import Action, Click, KeyPress, TypeText
 from agent.desktop.protocol import Frame
-from agent.desktop.settle import SettlePolicy, fingerprint, wait_until_settled
+from agent.desktop.settle import QuietRule, SettlePolicy, fingerprint, wait_until_settled
 from agent.errors import Stopped
 from agent.stop import StopToken
 
@@ -102,15 +105,19 @@ def test_a_stop_from_another_thread_ends_the_wait_promptly() -> None:
     assert time.monotonic() - started < 0.5
 
 
-def test_a_stop_during_a_long_interval_wakes_at_once() -> None:
-    policy = SettlePolicy(interval=10, quiet_intervals=2, first_change_grace=0, ceiling=30)
+@pytest.mark.parametrize("on_drawing", [False, True], ids=["sampling", "drawing reports"])
+def test_a_stop_during_a_long_wait_wakes_at_once(on_drawing: bool) -> None:
+    policy = SettlePolicy(
+        interval=10, quiet_intervals=2, first_change_grace=0, quiet=5.0, ceiling=30
+    )
+    drawing = ScriptedDrawing(0.01) if on_drawing else None
     stop = StopToken()
     timer = threading.Timer(0.05, stop.stop)
     started = time.monotonic()
     timer.start()
     try:
         with pytest.raises(Stopped):
-            wait_until_settled(lambda: _frame(0), fingerprint(_frame(0)), stop, policy)
+            wait_until_settled(lambda: _frame(0), fingerprint(_frame(0)), stop, policy, drawing)
     finally:
         timer.cancel()
     assert time.monotonic() - started < 1.0
@@ -147,3 +154,130 @@ def test_fingerprint_notices_a_change_on_the_grid_only() -> None:
     assert np.array_equal(fingerprint(changed), before)
     changed.pixels[8, 8, 0] = 200
     assert not np.array_equal(fingerprint(changed), before)
+
+
+# ---- settling on drawing reports (the X server's DAMAGE events on a real screen)
+
+DRAWING_POLICY = SettlePolicy(quiet=0.05, first_change_grace=0.05, ceiling=1.0)
+
+
+class ScriptedDrawing:
+    """Drawing reported at the given seconds after it was made, as ScreenDrawing reports it."""
+
+    def __init__(self, *moments: float) -> None:
+        self.started = time.monotonic()
+        self.moments = sorted(moments)
+        self.latest: float | None = None
+        self.waits = 0
+
+    def forget(self) -> None:
+        self.latest = None
+
+    def wait(self, timeout: float) -> float | None:
+        self.waits += 1
+        now = time.monotonic()
+        upcoming = [self.started + m for m in self.moments if self.started + m > now]
+        if upcoming and upcoming[0] <= now + timeout:
+            time.sleep(max(0.0, upcoming[0] - now))
+            self.latest = upcoming[0]
+        else:
+            time.sleep(max(0.0, timeout))
+        return self.latest
+
+
+def _counting(value: int) -> tuple[list[int], Callable[[], Frame]]:
+    captures: list[int] = []
+
+    def capture() -> Frame:
+        captures.append(1)
+        return _frame(value)
+
+    return captures, capture
+
+
+def test_at_rest_a_quiet_period_after_the_last_drawing_with_one_capture() -> None:
+    drawing = ScriptedDrawing(0.02, 0.06, 0.11)
+    captures, capture = _counting(9)
+    result = wait_until_settled(
+        capture, fingerprint(_frame(0)), StopToken(), DRAWING_POLICY, drawing
+    )
+    assert result.settled and result.changed
+    # (the reports were scripted from just before the settle began: a few ms of slack)
+    assert 0.11 + 0.05 - 0.01 <= result.seconds < 0.11 + 0.05 + 0.1
+    assert captures == [1]  # nothing captured while waiting: only to tell change from redraw
+
+
+def test_drawing_that_changed_nothing_is_no_change() -> None:
+    drawing = ScriptedDrawing(0.01)
+    _, capture = _counting(0)  # the same picture as before the action
+    result = wait_until_settled(
+        capture, fingerprint(_frame(0)), StopToken(), DRAWING_POLICY, drawing
+    )
+    assert result.settled and not result.changed
+
+
+def test_nothing_drawn_is_at_rest_after_the_grace_without_a_capture() -> None:
+    drawing = ScriptedDrawing()
+    captures, capture = _counting(0)
+    result = wait_until_settled(
+        capture, fingerprint(_frame(0)), StopToken(), DRAWING_POLICY, drawing
+    )
+    assert result.settled and not result.changed
+    assert 0.05 <= result.seconds < 0.15
+    assert captures == []
+
+
+def test_a_shortcut_waits_for_the_dialog_it_opens_to_draw() -> None:
+    # ctrl+s: the app builds its Save dialog and draws nothing for a quarter of a second.
+    drawing = ScriptedDrawing(0.25)
+    _, capture = _counting(5)
+    policy = SettlePolicy(ceiling=2.0)
+    result = wait_until_settled(
+        capture, fingerprint(_frame(0)), StopToken(), policy, drawing, KeyPress(("ctrl", "s"))
+    )
+    assert result.changed
+    assert 0.25 + policy.quiet - 0.01 <= result.seconds < 0.25 + policy.quiet + 0.1
+
+
+def test_an_enter_waits_out_gtks_activation_pause() -> None:
+    # Enter on a dialog: the default button is drawn pressed at once and acts 250 ms later.
+    drawing = ScriptedDrawing(0.01, 0.26)
+    _, capture = _counting(5)
+    result = wait_until_settled(
+        capture, fingerprint(_frame(0)), StopToken(), SettlePolicy(), drawing, KeyPress(("enter",))
+    )
+    assert result.seconds >= 0.25 + SettlePolicy().activating_quiet
+
+
+def test_drawing_without_end_hits_the_ceiling() -> None:
+    drawing = ScriptedDrawing(*(0.01 * n for n in range(1, 200)))
+    _, capture = _counting(3)
+    policy = SettlePolicy(quiet=0.05, ceiling=0.3)
+    result = wait_until_settled(capture, fingerprint(_frame(0)), StopToken(), policy, drawing)
+    assert not result.settled and result.changed
+    assert 0.3 <= result.seconds < 0.45
+
+
+@pytest.mark.parametrize(
+    ("action", "quiet", "first_drawing"),
+    [
+        (Click(10, 10), 0.08, 0.1),
+        (KeyPress(("end",)), 0.08, 0.1),
+        (KeyPress(("shift", "end")), 0.08, 0.1),
+        (TypeText("drafts"), 0.2, 0.2),
+        (KeyPress(("escape",)), 0.2, 0.2),
+        (KeyPress(("enter",)), 0.3, 0.3),
+        (KeyPress(("Return",)), 0.3, 0.3),
+        (KeyPress(("space",)), 0.3, 0.3),
+        (KeyPress(("alt", "r")), 0.3, 0.3),
+        (KeyPress(("ctrl", "s")), 0.08, 0.35),
+        (KeyPress(("ctrl", "shift", "s")), 0.08, 0.35),
+        (KeyPress(("f2",)), 0.08, 0.35),
+        (None, 0.08, 0.1),
+    ],
+    ids=str,
+)
+def test_the_quiet_period_fits_what_the_action_can_set_off(
+    action: Action | None, quiet: float, first_drawing: float
+) -> None:
+    assert SettlePolicy().rule_for(action) == QuietRule(quiet, first_drawing)

@@ -1,0 +1,166 @@
+"""Settle on the X server's drawing reports (DAMAGE), on a real screen with a real app: what
+it observes is what the screen still shows a second later, and an idle screen costs nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.actions import Action, KeyPress, TypeText
+from agent.desktop.apps import AppLauncher
+from agent.desktop.damage import ScreenDrawing
+from agent.desktop.local import LocalDesktop
+from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
+from agent.desktop.virtual_display import VirtualDisplay
+from agent.desktop.windows import list_windows
+from agent.perception.conditions import WindowAppears, wait_for
+from agent.stop import StopToken
+
+pytestmark = pytest.mark.desktop
+
+
+@pytest.fixture(scope="module")
+def desktop(virtual_display: VirtualDisplay) -> Iterator[LocalDesktop]:
+    with LocalDesktop(virtual_display.screen) as opened:
+        yield opened
+
+
+def _act_and_settle(desktop: LocalDesktop, action: Action) -> SettleResult:
+    """What the run loop does around one action."""
+    drawing = desktop.drawing
+    assert drawing is not None, "Xvfb has DAMAGE: the desktop must settle on its reports"
+    reference = fingerprint(desktop.capture()).copy()
+    drawing.forget()
+    desktop.execute(action, StopToken())
+    return wait_until_settled(
+        desktop.capture, reference, StopToken(), drawing=drawing, action=action
+    )
+
+
+def _still_the_same_a_second_later(desktop: LocalDesktop) -> None:
+    observed = desktop.capture().pixels.copy()
+    time.sleep(1.0)
+    later = desktop.capture().pixels
+    changed = np.argwhere((observed != later).any(axis=2))
+    assert changed.size == 0, f"the observation was stale: {len(changed)} pixels changed after it"
+
+
+def test_the_observation_after_each_action_is_what_stays(
+    desktop: LocalDesktop, launcher: AppLauncher, tmp_path: Path
+) -> None:
+    note = tmp_path / "memo.txt"
+    note.write_text("", encoding="utf-8")
+    launcher.launch(["mousepad", str(note)])
+    wait_for(WindowAppears("memo.txt - Mousepad"), 20, StopToken(), launcher.screen)
+    _act_and_settle(desktop, KeyPress(("ctrl", "end")))  # let it take the focus and rest
+
+    typed = _act_and_settle(desktop, TypeText("quarterly figures"))
+    assert typed.settled and typed.changed
+    _still_the_same_a_second_later(desktop)
+
+    # A shortcut that opens a dialog draws nothing until the dialog is built.
+    opened = _act_and_settle(desktop, KeyPress(("ctrl", "shift", "s")))
+    assert opened.settled and opened.changed
+    assert any("Save As" in window.title for window in list_windows(launcher.screen.display))
+    _still_the_same_a_second_later(desktop)
+
+    # Escape closes it; the settle sees the editor again, not the dialog going.
+    closed = _act_and_settle(desktop, KeyPress(("escape",)))
+    assert closed.settled and closed.changed
+    assert not any("Save As" in window.title for window in list_windows(launcher.screen.display))
+    _still_the_same_a_second_later(desktop)
+
+
+def test_an_action_that_draws_nothing_is_at_rest_at_once_and_unchanged(
+    desktop: LocalDesktop,
+) -> None:
+    started = time.monotonic()
+    result = _act_and_settle(desktop, KeyPress(("shift",)))  # nothing reacts to a lone shift
+    assert result.settled and not result.changed
+    assert time.monotonic() - started < 1.0
+
+
+def _show_a_window(display_name: str) -> None:
+    from Xlib import X
+    from Xlib.display import Display
+
+    display = Display(display_name)
+    screen = display.screen()
+    window = screen.root.create_window(
+        40, 40, 120, 80, 0, screen.root_depth, X.InputOutput, background_pixel=screen.white_pixel
+    )
+    window.map()
+    display.sync()
+    time.sleep(0.3)
+    window.destroy()
+    display.close()
+
+
+def test_an_idle_screen_reports_no_drawing_and_costs_no_cpu(
+    virtual_display: VirtualDisplay, desktop: LocalDesktop
+) -> None:
+    drawing = ScreenDrawing(virtual_display.screen)
+    try:
+        drawing.forget()
+        cpu_before, started = time.process_time(), time.monotonic()
+        while time.monotonic() - started < 1.0:
+            drawing.wait(0.05)
+        idle_cpu = time.process_time() - cpu_before
+        assert drawing.latest is None
+        _show_a_window(virtual_display.display)  # another client draws
+        deadline = time.monotonic() + 5
+        while drawing.latest is None and time.monotonic() < deadline:
+            drawing.wait(0.1)
+        assert drawing.latest is not None
+    finally:
+        drawing.close()
+    # Waiting a second on reports, with nothing drawn: a blocked select, not a polling loop.
+    assert idle_cpu < 0.05, f"{idle_cpu * 1000:.0f} ms of CPU in a second of waiting"
+
+
+def test_a_screen_with_a_compositing_manager_is_sampled_instead(
+    virtual_display: VirtualDisplay,
+) -> None:
+    """Under a compositor the root is not told of the windows' drawing: waiting on its reports
+    would look too soon, so the desktop samples the screen there."""
+    from Xlib import X
+    from Xlib.display import Display
+
+    compositor = Display(virtual_display.display)
+    try:
+        screen = compositor.screen()
+        window = screen.root.create_window(0, 0, 1, 1, 0, screen.root_depth)
+        selection = compositor.intern_atom(f"_NET_WM_CM_S{compositor.get_default_screen()}")
+        window.set_selection_owner(selection, X.CurrentTime)
+        compositor.sync()
+        with LocalDesktop(virtual_display.screen) as sampled:
+            assert sampled.drawing is None
+        window.destroy()
+        compositor.sync()
+    finally:
+        compositor.close()
+    with LocalDesktop(virtual_display.screen) as reported:
+        assert reported.drawing is not None
+
+
+def test_on_a_private_screen_a_waiting_text_field_draws_nothing(
+    virtual_display: VirtualDisplay, launcher: AppLauncher
+) -> None:
+    """GTK's caret blinks and its buttons fade unless told not to: on a private screen they
+    are told, so an app waiting for input leaves the screen at rest (and its caret shown)."""
+    launcher.launch(["zenity", "--entry", "--title=Rest", "--text=Name:"])
+    wait_for(WindowAppears("^Rest$"), 20, StopToken(), launcher.screen)
+    drawing = ScreenDrawing(virtual_display.screen)
+    try:
+        time.sleep(1.5)  # GTK starts blinking 1.2 s after the last input
+        drawing.forget()
+        started = time.monotonic()
+        while time.monotonic() - started < 2.5:  # two blink periods (1.2 s each)
+            drawing.wait(0.1)
+        assert drawing.latest is None, f"{drawing.rectangles} rectangles drawn while waiting"
+    finally:
+        drawing.close()
