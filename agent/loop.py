@@ -272,6 +272,7 @@ class Runner:
                 usage.output_tokens,
                 usage.cost_usd,
                 decision.raw_reply,
+                decision.by,
             )
         )
         return decision

@@ -11,6 +11,7 @@ import pytest
 from agent.desktop.apps import AppLauncher, private_profile
 from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import VirtualDisplay
+from tests.decided_three_ways import run_decided_three_ways
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,10 @@ def launcher(app_screen: Screen) -> Iterator[AppLauncher]:
     apps = AppLauncher(app_screen)
     yield apps
     apps.close_all()
+
+
+@pytest.fixture(scope="session")
+def decided_three_ways(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of a real run decided by the script, the model and the model in a script
+    step's place (tests/decided_three_ways.py), made once for the report's and viewer's tests."""
+    return run_decided_three_ways(tmp_path_factory.mktemp("three-ways")).run_folder

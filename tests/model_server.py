@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -273,6 +274,19 @@ def chat_text(
 ) -> Reply:
     """A chat.completion whose one message is plain text."""
     return _chat({"role": "assistant", "content": text, "refusal": None}, "stop", usage, model)
+
+
+def click_the_mark_named(name: str) -> Callable[[Request], Reply]:
+    """The model's judgement with set-of-marks (`--marks`): click the marked element the
+    request's listing calls `name` (`[7] button 'Submit' in 'Mail'`)."""
+
+    def reply(request: Request) -> Reply:
+        listing = json.dumps(request.body, ensure_ascii=False)
+        mark = re.search(rf"\[(\d+)\] [a-z ]+'{re.escape(name)}'", listing)
+        assert mark is not None, listing[-1500:]
+        return chat_tool_call("computer", {"type": "click", "mark": int(mark.group(1))})
+
+    return reply
 
 
 def _response(

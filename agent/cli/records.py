@@ -40,6 +40,7 @@ def show_command(args: argparse.Namespace) -> int:
     from agent.record.codec import encode_event
     from agent.record.describe import describe_event
     from agent.record.events import RunStarted
+    from agent.record.steps import StepFolder
 
     record = read_run(find_run(args.run, args.runs_dir or default_runs_dir()))
     if args.json:
@@ -63,6 +64,9 @@ def show_command(args: argparse.Namespace) -> int:
         line = None if isinstance(event, RunStarted) else describe_event(event)
         if line is not None:
             print(line)
+    deciders = StepFolder.of(record.events).deciders
+    if deciders is not None:
+        print(f"decided: {deciders}")
     if record.summary:
         print(f"{record.summary['status']}: {record.summary['reason']}")
     else:

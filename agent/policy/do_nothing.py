@@ -10,10 +10,11 @@ from collections.abc import Sequence
 
 from agent.actions import Done
 from agent.policy.protocol import Decision, Observation, StepRecord
+from agent.record.deciders import SCRIPT
 
 
 class DoNothingPolicy:
     name = "do-nothing"
 
     def decide(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
-        return Decision((Done("did nothing"),), thought="the do-nothing control")
+        return Decision((Done("did nothing"),), thought="the do-nothing control", by=SCRIPT)

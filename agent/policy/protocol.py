@@ -9,6 +9,7 @@ from typing import Protocol
 from agent.actions import Action
 from agent.desktop.protocol import Frame
 from agent.geometry import Size
+from agent.record.deciders import MODEL, Decider
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class Decision:
     thought: str = ""
     usage: Usage = field(default_factory=Usage)
     raw_reply: str = ""  # what the model said, as it said it (for the log and the viewer)
+    # Who decided: a model, unless the policy says otherwise (the scripted, replay and
+    # do-nothing policies do; the scripted one also says when the model healed a step).
+    by: Decider = MODEL
 
 
 @dataclass(frozen=True, slots=True)

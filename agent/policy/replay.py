@@ -13,6 +13,7 @@ from pathlib import Path
 from agent.actions import Action, Done
 from agent.errors import ConfigError
 from agent.policy.protocol import Decision, Observation, StepRecord
+from agent.record.deciders import SCRIPT
 from agent.record.events import Decided, UnreadableAction
 from agent.record.log import read_run
 
@@ -41,7 +42,11 @@ class ReplayPolicy:
 
     def decide(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
         if self._next >= len(self._decisions):
-            return Decision((Done(f"replayed {len(self._decisions)} decisions of {self.source}"),))
+            done = Done(f"replayed {len(self._decisions)} decisions of {self.source}")
+            return Decision((done,), by=SCRIPT)
         actions, thought = self._decisions[self._next]
         self._next += 1
-        return Decision(actions, f"replay {self._next}/{len(self._decisions)}: {thought}")
+        # No model is asked: the recorded decisions are a script.
+        return Decision(
+            actions, f"replay {self._next}/{len(self._decisions)}: {thought}", by=SCRIPT
+        )

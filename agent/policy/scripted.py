@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from agent.actions import Action, Click, Done, Drag, Fail, MouseButton
 from agent.desktop.screen import Screen
@@ -20,8 +20,9 @@ from agent.desktop.windows import window_stack
 from agent.errors import DesktopError, UnsupportedError
 from agent.geometry import Box, Point
 from agent.perception.conditions import Condition, ConditionTimeout, wait_for
-from agent.perception.locator import Locator, Target
+from agent.perception.locator import AmbiguousTarget, Locator, Target
 from agent.policy.protocol import Decision, Observation, Policy, StepRecord
+from agent.record.deciders import DETAIL_LIMIT, MODEL, SCRIPT, Decider, Healed, Unmet
 from agent.stop import StopToken
 from agent.taskfile.items import (
     AiStep,
@@ -83,13 +84,28 @@ class DragBetween:
 
 @dataclass(frozen=True, slots=True)
 class Healing:
-    """A step the model did in the script's place (`--heal`): the step's number in the
-    script, what it was to do, and the runner's steps the model took for it."""
+    """A step the model did in the script's place (`--heal`): which, what it was to do and
+    why it could not be done as written (`stood_in`), and the runner's steps the model took."""
 
-    step: int
-    what: str
+    stood_in: Healed
     first_step: int
     last_step: int
+
+    @property
+    def step(self) -> int:
+        """The step's number in the script (the task file's steps)."""
+        return self.stood_in.step
+
+
+@dataclass(frozen=True, slots=True)
+class _Unmet:
+    """A script step that could not be done as written: the model does it (`--heal`), or
+    the run fails as `failure` says."""
+
+    what: str  # what it was to do
+    why: Unmet
+    problem: str  # what the locator or the wait said
+    failure: Decision
 
 
 ScriptedStep = Action | WaitUntil | SubGoal | ClickOn | ClickIn | DragBetween
@@ -167,21 +183,34 @@ class ScriptedPolicy:
             return self._delegate(observation, history)
         if history and history[-1].error:
             # A script cannot adapt: the first action that fails ends it.
-            return Decision((Fail(f"scripted step {self._next} failed: {history[-1].error}"),))
+            failed = Fail(f"scripted step {self._next} failed: {history[-1].error}")
+            return Decision((failed,), by=SCRIPT)
         if self._next >= len(self._steps):
-            return Decision((Done(f"all {len(self._steps)} scripted steps done"),))
+            return Decision((Done(f"all {len(self._steps)} scripted steps done"),), by=SCRIPT)
         step = self._steps[self._next]
         self._next += 1
+        if isinstance(step, SubGoal):
+            assert self._model_for is not None
+            self._model = self._model_for(step.goal)
+            self._model_since = len(history)
+            return self._delegate(observation, history)
+        done = self._do(step)
+        if isinstance(done, _Unmet):
+            return self._heal(observation, history, done)
+        return replace(done, by=SCRIPT)
+
+    def _do(self, step: ScriptedStep) -> Decision | _Unmet:
+        """The decision for one step of the script, or why it cannot be done as written."""
         match step:
             case WaitUntil(condition=condition, timeout=timeout):
                 try:
                     waited = wait_for(condition, timeout, self._stop, self._screen)
                 except ConditionTimeout as timed_out:
+                    failure = Decision(
+                        (Fail(str(timed_out)),), thought=f"step {self._next}: wait_for"
+                    )
                     what = f"wait for {condition.describe()}"
-                    healed = self._heal(observation, history, what, str(timed_out))
-                    if healed is not None:
-                        return healed
-                    return Decision((Fail(str(timed_out)),), thought=f"step {self._next}: wait_for")
+                    return _Unmet(what, Unmet.TIMED_OUT, str(timed_out), failure)
                 return Decision(
                     (), thought=f"step {self._next}: {condition.describe()} after {waited:.2f}s"
                 )
@@ -192,11 +221,11 @@ class ScriptedPolicy:
                 try:
                     found = self._locator.locate(target, timeout, self._stop)
                 except DesktopError as missing:
-                    what = f"click on {target.describe()}"
-                    healed = self._heal(observation, history, what, str(missing))
-                    if healed is not None:
-                        return healed
-                    return Decision((Fail(f"step {self._next}: {missing}"),), thought=thought)
+                    failure = Decision((Fail(f"step {self._next}: {missing}"),), thought=thought)
+                    why = (
+                        Unmet.AMBIGUOUS if isinstance(missing, AmbiguousTarget) else Unmet.NOT_FOUND
+                    )
+                    return _Unmet(f"click on {target.describe()}", why, str(missing), failure)
                 centre = found.box.center
                 click = Click(centre.x, centre.y, button=button, count=count)
                 return Decision((click,), thought=f"{thought}: {found.describe()}")
@@ -222,31 +251,29 @@ class ScriptedPolicy:
                     Point(last.left + last.width - 1, last.center.y),
                 )
                 return Decision((Drag(path, button=button),), thought=thought)
-            case SubGoal(goal=goal):
-                assert self._model_for is not None
-                self._model = self._model_for(goal)
-                self._model_since = len(history)
-                return self._delegate(observation, history)
+            case SubGoal():
+                raise AssertionError("a sub-goal is the model's, not a scripted step")
         return Decision((step,), thought=f"step {self._next} of {len(self._steps)}")
 
     def _heal(
-        self, observation: Observation, history: Sequence[StepRecord], what: str, problem: str
-    ) -> Decision | None:
-        """The model's first decision in place of the step that could not be done; None when
-        the run does not heal."""
+        self, observation: Observation, history: Sequence[StepRecord], unmet: _Unmet
+    ) -> Decision:
+        """The model's first decision in place of the step that could not be done; the
+        step's failure when the run does not heal."""
         if self._heal_goal is None or self._model_for is None:
-            return None
+            return replace(unmet.failure, by=SCRIPT)
         goal = (
-            f"A scripted step could not be done as written. Step {self._next} was to {what}, "
-            f"but: {problem[:400]}. Do what that step was for on the screen as it is now (the "
-            "thing may have another name, or be elsewhere), then say done at once: only that "
-            "step, the script does the rest."
+            f"A scripted step could not be done as written. Step {self._next} was to "
+            f"{unmet.what}, but: {unmet.problem[:400]}. Do what that step was for on the "
+            "screen as it is now (the thing may have another name, or be elsewhere), then say "
+            "done at once: only that step, the script does the rest."
         )
         if self._heal_goal:
             goal += f" The task's goal, for context: {self._heal_goal}"
         self._model = self._model_for(goal)
         self._model_since = len(history)
-        self._healing = Healing(self._next, what, observation.step, observation.step)
+        stood_in = Healed(self._next, unmet.what, unmet.why, unmet.problem[:DETAIL_LIMIT])
+        self._healing = Healing(stood_in, observation.step, observation.step)
         return self._delegate(observation, history)
 
     def _window_box(self, window: str, timeout: float) -> Box | None:
@@ -265,17 +292,22 @@ class ScriptedPolicy:
     def _delegate(self, observation: Observation, history: Sequence[StepRecord]) -> Decision:
         assert self._model is not None
         decision = self._model.decide(observation, history[self._model_since :])
+        # The model's, on an `ai:` step or in a healed step's place (then saying which).
+        healing = self._healing
+        by: Decider = MODEL if healing is None else healing.stood_in
         for index, action in enumerate(decision.actions):
             if isinstance(action, Done):
                 # The sub-goal is reached: what came before Done runs, then the script goes on.
                 self._model = None
-                if self._healing is not None:
-                    healing, self._healing = self._healing, None
-                    self.healings.append(
-                        Healing(healing.step, healing.what, healing.first_step, observation.step)
-                    )
+                if healing is not None:
+                    self._healing = None
+                    self.healings.append(replace(healing, last_step=observation.step))
                 thought = f"ai step {self._next} done: {action.summary}. {decision.thought}"
                 return Decision(
-                    decision.actions[:index], thought.strip(), decision.usage, decision.raw_reply
+                    decision.actions[:index],
+                    thought.strip(),
+                    decision.usage,
+                    decision.raw_reply,
+                    by,
                 )
-        return decision
+        return replace(decision, by=by)

@@ -30,6 +30,7 @@ from agent.actions import Action, action_to_dict, parse_action
 from agent.errors import ActionError
 from agent.geometry import Box, Size
 from agent.perception.pointed import PointedElement
+from agent.record.deciders import MODEL, SCRIPT, ByModel, ByScript, Decider, Healed, Unmet
 from agent.record.events import (
     ActionContext,
     ActionExecuted,
@@ -85,6 +86,8 @@ def encode_event(event: LoggedEvent) -> dict[str, Any]:
         match field.name:
             case "frame_file":
                 continue  # written as `frame`, in the frame's place
+            case "by" if value is None:
+                continue  # a log from before deciders were kept: written back as it was
             case "frame" if isinstance(event, Observed):
                 data["frame"] = event.frame_file
             case _:
@@ -100,6 +103,9 @@ def _jsonable(value: Any) -> Any:
             return {"width": width, "height": height}
         case Box() | PointedElement():
             return {name: _jsonable(getattr(value, name)) for name in value.__slots__}
+        case ByScript() | ByModel() | Healed():
+            fields = {name: _jsonable(getattr(value, name)) for name in value.__slots__}
+            return {"kind": value.kind, **fields}
         case UnreadableAction(data=data):
             return data
         case list() | tuple():
@@ -222,6 +228,28 @@ class _Fields:
             element.integer("nth"), element.integer("matches"), box,
         )  # fmt: skip
 
+    def decider(self, name: str) -> Decider | None:
+        """Who decided; None when the log does not say (an older log) or names a kind this
+        version does not know."""
+        value = self._data.get(name)
+        if value is None:
+            return None
+        by = _Fields(value) if isinstance(value, dict) else None
+        if by is None:
+            raise _Misfit(name)
+        match by.text("kind", ""):
+            case ByScript.kind:
+                return SCRIPT
+            case ByModel.kind:
+                return MODEL
+            case Healed.kind:
+                try:
+                    why = Unmet(by.text("why"))
+                except ValueError:
+                    raise _Misfit(name) from None
+                return Healed(by.integer("step"), by.text("what", ""), why, by.text("detail", ""))
+        return None
+
     def titles(self, name: str) -> tuple[str, ...]:
         value = self._data.get(name, [])
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -289,6 +317,7 @@ def _decided(f: _Fields) -> Decided:
         f.integer("output_tokens", 0),
         f.number("cost_usd", 0.0),
         f.text("raw_reply", ""),
+        f.decider("by"),
         at=f.number("at", 0.0),
     )
 

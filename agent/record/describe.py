@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from agent.actions import describe_action
+from agent.record.deciders import Healed, describe_decider
 from agent.record.events import (
     ActionExecuted,
     ActionFailed,
@@ -13,6 +14,7 @@ from agent.record.events import (
     ApprovalAnswered,
     ApprovalRequested,
     CheckEvaluated,
+    Decided,
     HandedBack,
     LoggedAction,
     LoggedEvent,
@@ -52,9 +54,12 @@ def describe_logged(action: LoggedAction) -> str:
 
 def describe_event(event: LoggedEvent) -> str | None:
     """The line for an event, or None for one that says nothing on its own (a step starting,
-    a screenshot, a decision: the actions that follow say it). The end of a run has none: each
-    command sums it up in its own way."""
+    a screenshot, a decision: the actions that follow say it, but for the model doing a step
+    of the script in its place). The end of a run has none: each command sums it up in its own
+    way."""
     match event:
+        case Decided(step=step, by=Healed() as stood_in, actions=actions) if actions:
+            return f"  step {step:>4} {describe_decider(stood_in)}"
         case RunStarted(task_name=name, screen=screen, run_id=run_id):
             return f"run {run_id}: task {name!r} on a {screen} screen"
         case SetupDone(description=description, seconds=seconds):

@@ -16,6 +16,7 @@ from agent.actions import Action
 from agent.desktop.protocol import Frame
 from agent.geometry import Box, Size
 from agent.perception.pointed import PointedElement
+from agent.record.deciders import Decider
 from agent.record.secrets import SecretMasker
 from agent.record.status import RunStatus
 
@@ -85,6 +86,9 @@ class Decided:
     output_tokens: int = 0
     cost_usd: float = 0.0
     raw_reply: str = ""
+    # Who decided: the script, the model standing in for a script step, or the model (see
+    # agent/record/deciders.py); None in a log written before this was kept.
+    by: Decider | None = None
     at: float = field(default_factory=_now)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from agent.record.deciders import Decider, count_deciders
 from agent.record.describe import Note, describe_logged, describe_note
 from agent.record.events import (
     ActionExecuted,
@@ -28,6 +29,7 @@ from agent.record.events import (
     Paused,
     QuestionAnswered,
     QuestionAsked,
+    RepairProposed,
     ReplyRejected,
     Resumed,
     RunFinished,
@@ -73,6 +75,7 @@ class StepInfo:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    by: Decider | None = None  # who decided (None: not decided, or a log that does not say)
     actions: list[LoggedAction] = field(default_factory=list)  # as decided
     outcomes: list[ActionOutcome] = field(default_factory=list)  # in the order they happened
     rejections: list[str] = field(default_factory=list)  # why model replies were unusable
@@ -227,6 +230,7 @@ class RunProgress:
     finished: RunFinished | None = None
     checks: list[CheckEvaluated] = field(default_factory=list)
     setup: list[SetupDone] = field(default_factory=list)
+    repairs: list[RepairProposed] = field(default_factory=list)  # `--heal`'s proposed files
     note_events: list[Note] = field(default_factory=list)  # before the first step
     first_at: float | None = None  # the first event's time
     last_at: float | None = None  # the latest event's time
@@ -254,6 +258,12 @@ class StepFolder:
 
     def in_number_order(self) -> list[StepInfo]:
         return sorted(self.steps, key=lambda step: step.number)
+
+    @property
+    def deciders(self) -> str | None:
+        """How the steps were decided: `3 script, 2 healed, 2 model` (None: the log does not
+        say)."""
+        return count_deciders(step.by for step in self.steps)
 
     @property
     def totals(self) -> RunTotals:
@@ -311,6 +321,8 @@ class StepFolder:
                 progress.checks.append(event)
             case SetupDone():
                 progress.setup.append(event)
+            case RepairProposed():
+                progress.repairs.append(event)
             case (
                 ModelRetried()
                 | ApprovalAnswered()
@@ -371,6 +383,7 @@ class StepFolder:
                 step.actions = list(event.actions)
                 step.thought = event.thought
                 step.raw_reply = event.raw_reply
+                step.by = event.by
                 step.decide_seconds = event.decide_seconds
                 step.input_tokens += event.input_tokens
                 step.output_tokens += event.output_tokens

@@ -79,6 +79,14 @@ h2{margin:0;font-size:1.15rem}h2 a{color:inherit;text-decoration:none}
 .badge{font-size:.75rem;font-weight:600;padding:1px 8px;border-radius:999px;border:1px solid}
 .badge.bad{color:var(--bad)}.badge.warn{color:var(--warn)}
 .badge.solid{background:var(--bad);border-color:var(--bad);color:#fff}
+.by{font-size:.72rem;font-weight:600;padding:1px 8px;border-radius:999px;color:#fff;
+background:var(--soft);text-transform:uppercase;letter-spacing:.04em}
+.by-model{background:var(--info)}.by-healed{background:var(--warn)}
+.healed{margin:6px 0 0;padding:6px 10px;border-radius:8px;background:#fff6e5;font-size:.9rem;
+overflow-wrap:anywhere}
+.repair pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--code);padding:8px;
+border-radius:6px;font-size:.82rem}.repair .add{color:var(--ok)}.repair .del{color:var(--bad)}
+.repair .hunk{color:var(--info)}.repair summary{font-weight:600}
 .actions li{padding:5px 0;border-bottom:1px dashed var(--line);overflow-wrap:anywhere}
 .actions li:last-child{border-bottom:0}
 .actions code{background:var(--code);padding:2px 6px;border-radius:5px}

@@ -16,8 +16,9 @@ import math
 from collections.abc import Mapping
 
 from agent.geometry import Size
+from agent.record.deciders import Decider, Healed
 from agent.record.describe import describe_logged
-from agent.record.events import LoggedAction
+from agent.record.events import LoggedAction, RepairProposed
 from agent.record.formatting import duration_text
 from agent.record.status import RunStatus
 from agent.record.steps import StepInfo
@@ -244,6 +245,7 @@ def _step_card(step: StepInfo, picture: Picture | None, view: ReportedRun) -> st
             f'<p class="usage">{step.input_tokens:,} in · {step.output_tokens:,} out tokens'
             f" · {_cost(step.cost_usd)}</p>"
         )
+    by = _decided_by(step.by)
     notes = "".join(f'<li class="note">{_e(note)}</li>' for note in step.notes)
     notes = f'<ul class="notes">{notes}</ul>' if notes else ""
     thought = (
@@ -263,9 +265,37 @@ def _step_card(step: StepInfo, picture: Picture | None, view: ReportedRun) -> st
         f'<section class="{" ".join(classes)}" id="step-{step.number}"{attributes}>'
         f"{_shot(step, picture, view.screen)}"
         f'<div class="about"><header><h2><a href="#step-{step.number}">Step {step.number}</a>'
-        f"</h2>{offset}{''.join(badges)}</header>"
-        f"{_action_lines(step)}{notes}{_timing(step)}{usage}{thought}{raw}</div></section>"
+        f"</h2>{offset}{by[0]}{''.join(badges)}</header>"
+        f"{by[1]}{_action_lines(step)}{notes}{_timing(step)}{usage}{thought}{raw}</div></section>"
     )
+
+
+def _decided_by(by: Decider | None) -> tuple[str, str]:
+    """(a label for the card's heading, a line on how a healed step was healed) for who
+    decided a step; nothing for a log that does not say."""
+    if by is None:
+        return "", ""
+    label = f'<span class="by by-{by.kind}">{by.kind}</span>'
+    if not isinstance(by, Healed):
+        return label, ""
+    detail = f' <span class="detail">{_e(by.detail)}</span>' if by.detail else ""
+    return label, f'<p class="healed"><b>Healed:</b> the model did {_e(by.how)}.{detail}</p>'
+
+
+def _repair(repair: RepairProposed) -> str:
+    """A repaired task file `--heal` proposed, and its diff from the original."""
+    steps = ", ".join(map(str, repair.steps))
+    lines = "".join(
+        f'<span class="{_DIFF_CLASSES.get(line[:1], "")}">{_e(line)}</span>\n'
+        for line in repair.diff.splitlines()
+    )
+    return (
+        f'<details class="block repair"><summary>Repair proposed (step {steps} healed): '
+        f"<code>{_e(repair.path)}</code></summary><pre>{lines}</pre></details>"
+    )
+
+
+_DIFF_CLASSES = {"+": "add", "-": "del", "@": "hunk"}
 
 
 def _header(view: ReportedRun) -> str:
@@ -279,6 +309,7 @@ def _header(view: ReportedRun) -> str:
     facts = [
         ("Duration", duration_text(view.seconds)),
         ("Steps", f"{view.steps_count:,}"),
+        *([("Decided by", view.deciders)] if view.deciders else []),
         ("Tokens", f"{view.input_tokens:,} in · {view.output_tokens:,} out"),
         ("Cost", _cost(view.cost_usd)),
         ("Policy", view.policy or "–"),
@@ -321,7 +352,8 @@ def _header(view: ReportedRun) -> str:
         f'<p class="kicker">Shain run report</p><h1>{_e(view.task)}</h1>{goal}</div>'
         f'<div class="verdict"><span class="status">{_e(view.status.words)}</span>'
         f'<span class="reason">{_e(view.reason)}</span>{wrong}</div>'
-        f'<dl class="facts">{facts_html}</dl>{checks_html}{setup_html}{strip}</header>'
+        f'<dl class="facts">{facts_html}</dl>{checks_html}{setup_html}'
+        f"{''.join(map(_repair, view.repairs))}{strip}</header>"
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.geometry import Size
-from agent.record.events import CheckEvaluated, SetupDone
+from agent.record.events import CheckEvaluated, RepairProposed, SetupDone
 from agent.record.log import RunRecord
 from agent.record.status import RunStatus
 from agent.record.steps import StepFolder, StepInfo
@@ -44,6 +44,8 @@ class ReportedRun:
     steps: list[StepInfo]
     failing_step: int | None
     notes_before_steps: list[str] = field(default_factory=list)
+    deciders: str | None = None  # `3 script, 2 healed, 2 model`; None: the log does not say
+    repairs: list[RepairProposed] = field(default_factory=list)  # files `--heal` proposed
 
 
 def _number(value: Any, default: float) -> float:
@@ -102,4 +104,6 @@ def run_view(record: RunRecord) -> ReportedRun:
         steps=steps,
         failing_step=failing_step(steps, status),
         notes_before_steps=folder.progress.notes_before_steps,
+        deciders=folder.deciders,
+        repairs=folder.progress.repairs,
     )

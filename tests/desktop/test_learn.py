@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 from tests.helpers import REPO, TaskRun, run_shain, run_task
-from tests.model_server import ModelServer, Reply, Request, chat_tool_call
+from tests.model_server import ModelServer, Reply, Request, chat_tool_call, click_the_mark_named
 from tests.run_json import read_run_json
 
 pytestmark = pytest.mark.desktop
@@ -133,6 +132,7 @@ def test_oracle_and_model_runs_learned_replay_with_success_and_no_model(tmp_path
     assert set(switch["steps"][0]["click"]) == {"x", "y", "within"}  # on the title bar
     model_run = read_run_json(min((tmp_path / "by-model" / "runs").iterdir()))  # the first
     assert model_run.summary is not None and model_run.summary["input_tokens"] > 0
+    assert {e["by"]["kind"] for e in model_run.events_of("decided")} == {"model"}
 
 
 # A step recorded against a dialog whose button read "Send"; the dialog now reads {label}.
@@ -154,18 +154,6 @@ budget: {max_steps: 10, max_seconds: 60}
 """
 
 
-def _click_the_mark_named(name: str) -> Callable[[Request], Reply]:
-    """The model's judgement: click the marked element the listing calls `name`."""
-
-    def reply(request: Request) -> Reply:
-        listing = json.dumps(request.body, ensure_ascii=False)
-        mark = re.search(rf"\[(\d+)\] [a-z ]+'{name}'", listing)
-        assert mark is not None, listing[-1500:]
-        return chat_tool_call("computer", {"type": "click", "mark": int(mark.group(1))})
-
-    return reply
-
-
 def test_a_step_whose_button_was_renamed_fails_and_heals(tmp_path: Path) -> None:
     task = tmp_path / "mail.yaml"
     task.write_text(MAIL_TASK, encoding="utf-8")
@@ -177,8 +165,10 @@ def test_a_step_whose_button_was_renamed_fails_and_heals(tmp_path: Path) -> None
         broken.result
     )
     assert "'Send'" in broken.result["reason"]
+    script = [e["by"] for e in read_run_json(broken.run_folder).events_of("decided")]
+    assert script == [{"kind": "script"}]  # without --heal, the script's own failure
     with ModelServer() as server:
-        server.script(_click_the_mark_named("Submit"), chat_tool_call("done", {"summary": "sent"}))
+        server.script(click_the_mark_named("Submit"), chat_tool_call("done", {"summary": "sent"}))
         healed = run_task(
             task, tmp_path, "--var", "label=Submit", "--heal", "--policy", "openai-chat",
             "--marks", "--base-url", server.base_url, workdir="healed", leaves_nothing=False,
@@ -193,6 +183,17 @@ def test_a_step_whose_button_was_renamed_fails_and_heals(tmp_path: Path) -> None
     [event] = record.events_of("repair_proposed")
     assert event["path"] == str(proposed) and event["steps"] == [1]
     assert "+  - {click: {role: button, name: Submit" in event["diff"]
+    # Each step says who decided it: the model in step 1's place (a click, then done), and
+    # the script for the rest; `shain show` says how the step was healed.
+    decided = [e["by"] for e in record.events_of("decided")]
+    assert [by["kind"] for by in decided] == ["healed", "healed", "script", "script"]
+    assert decided[0] == decided[1]
+    assert (decided[0]["step"], decided[0]["why"]) == (1, "not_found")
+    assert "'Send'" in decided[0]["what"] and "nothing on the screen" in decided[0]["detail"]
+    shown = run_shain("show", str(healed.run_folder)).stdout.splitlines()
+    assert "step    1 healed: the model did step 1 (click on" in shown[4]
+    assert "): target not found" in shown[4] and "click left" in shown[5]
+    assert shown[-2] == "decided: 2 script, 2 healed, 0 model"
     steps = yaml.safe_load(proposed.read_text())["steps"]
     assert steps[0] == {
         "click": {"role": "button", "name": "Submit", "within": {"window": "^Mail$"}}

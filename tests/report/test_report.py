@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from agent.report.writer import render_report, write_report
+from tests.decided_three_ways import DECIDED, HOW
 from tests.helpers import ARTIFACTS, environment_without_display, run_shain
 from tests.model_server import ModelServer, chat_tool_call
 from tests.run_json import RunJson, read_run_json
@@ -263,6 +264,39 @@ def test_a_model_run_with_a_rejected_reply_and_a_failed_check(browser: Any, mode
     assert phone.page.locator("#step-1 .shot img").bounding_box()["width"] <= card["width"]
     phone.assert_self_contained()
     phone.page.close()
+
+
+def test_each_step_says_how_it_was_decided(browser: Any, decided_three_ways: Path) -> None:
+    record = read_run_json(decided_three_ways)
+    assert [(e["step"], e["by"]["kind"]) for e in record.events_of("decided")] == DECIDED
+    opened = Opened(browser, write_report(decided_three_ways))
+    page = opened.page
+    # A label on every card, and the count in the header.
+    labels = [page.locator(f"#step-{step} header .by").inner_text().lower() for step, _ in DECIDED]
+    assert labels == [kind for _, kind in DECIDED]
+    colours = {
+        kind: page.locator(f".by-{kind}").first.evaluate("e => getComputedStyle(e).backgroundColor")
+        for kind in ("script", "model", "healed")
+    }
+    assert len(set(colours.values())) == 3, colours
+    facts = page.locator(".facts").inner_text().lower()  # (headings are shown in capitals)
+    assert "decided by\n3 script, 2 healed, 2 model" in facts
+    # How the healed steps were healed: which step, what it was to do, why, and what was seen.
+    assert page.locator(".healed").count() == 2
+    healed = page.locator("#step-4 .healed").inner_text()
+    assert HOW in healed and "nothing on the screen matches" in healed, healed
+    assert page.locator("#step-6 .healed").count() == 0
+    # The repaired file it proposed, with its diff.
+    repair = page.locator("header.summary details.repair")
+    assert "mail.healed.yaml" in repair.locator("code").inner_text()
+    assert repair.get_attribute("open") is None  # opened when asked for
+    repair.locator("summary").click()
+    added = repair.locator(".add").all_inner_texts()
+    assert any("name: Submit" in line for line in added), added
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-decided.png"), full_page=True)
+    opened.assert_self_contained()
+    page.close()
 
 
 def test_a_step_whose_frame_is_missing_still_gets_a_card(model_run: Path, tmp_path: Path):

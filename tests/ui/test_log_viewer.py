@@ -22,6 +22,7 @@ from agent.record.events import ActionFailed, Decided, ReplyRejected, StepStarte
 from agent.record.status import RunStatus
 from agent.record.steps import FAILED, REJECTED, StepFolder
 from agent.report.overlays import Marker
+from tests.decided_three_ways import DECIDED, HOW
 from tests.fixtures.runs.make_run import fixture_folder
 from tests.helpers import ARTIFACTS
 from tests.ui.conftest import BUTTON, CLICK, RealRuns
@@ -365,6 +366,9 @@ def test_a_logged_run_shows_its_problems(qtbot: QtBot) -> None:
     view = window.run_view
     assert view.pill.text() == "failed" and not view.following
     assert view.counts.text() == "12 steps, 4 with problems"
+    # The log is older than who decided: its column is empty and no step says.
+    assert {view.model.index(row, 4).data() for row in range(view.model.rowCount())} == {""}
+    assert view.detail.decided.isHidden()
     view.only_problems.setChecked(True)
     kept = [view.filter.index(row, 0).data() for row in range(view.filter.rowCount())]
     assert kept == ["6", "7", "8", "11"]
@@ -372,3 +376,24 @@ def test_a_logged_run_shows_its_problems(qtbot: QtBot) -> None:
     assert "not valid JSON" in view.detail.problems.toPlainText()
     view.select_row(1)
     assert "not approved: typing 'sudo'" in view.detail.problems.toPlainText()
+
+
+@pytest.mark.desktop
+def test_each_step_says_who_decided_it(qtbot: QtBot, decided_three_ways: Path) -> None:
+    window = _window(qtbot, decided_three_ways, decided_three_ways.parent)
+    view = window.run_view
+    model = view.model
+    assert model.headerData(4, Qt.Orientation.Horizontal) == "By"
+    shown = [(int(model.index(r, 0).data()), model.index(r, 4).data()) for r in range(len(DECIDED))]
+    assert shown == DECIDED
+    assert view.counts.text() == "7 steps · 3 script, 2 healed, 2 model"
+    tooltip = model.index(3, 4).data(Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == f"healed: the model did {HOW}"
+    view.select_row(3)  # step 4: the model clicked "Submit" in the click on "Send"'s place
+    decided = view.detail.decided
+    assert not decided.isHidden() and decided.text() == f"Decided by: healed: the model did {HOW}"
+    assert decided.toolTip().startswith("nothing on the screen matches")
+    view.select_row(1)
+    assert decided.text() == "Decided by: model"
+    view.select_row(0)
+    assert decided.text() == "Decided by: script"

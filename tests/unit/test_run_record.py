@@ -23,6 +23,7 @@ from agent.geometry import Box, Point, Size
 from agent.perception.pointed import PointedElement
 from agent.record.codec import decode_event, encode_event
 from agent.record.console import ConsoleSink
+from agent.record.deciders import MODEL, SCRIPT, Healed, Unmet
 from agent.record.events import (
     ActionContext,
     ActionExecuted,
@@ -250,6 +251,7 @@ def _every_event() -> list[Event]:
             40,
             0.0036,
             '{"raw": true}',
+            Healed(3, "click on button 'Send'", Unmet.NOT_FOUND, "nothing matches — 何も"),
             at=2.2,
         ),
         ReplyRejected(1, "not JSON", 0.5, at=2.3),
@@ -272,7 +274,10 @@ def _every_event() -> list[Event]:
         ActionContext(1, windows=("galculator",), at=2.87),
         RepairProposed("/tasks/mail.healed.yaml", (3,), "-  name: Send\n+  name: Submit", at=2.88),
         ActionFailed(1, drag, "no pointer", at=2.9),
-        Decided(2, (Done("all done"), Fail("no"), AskBoss("which one?")), "", 0.0, at=3.0),
+        Decided(
+            2, (Done("all done"), Fail("no"), AskBoss("which one?")), "", 0.0, by=SCRIPT, at=3.0
+        ),
+        Decided(2, (), "", 0.0, by=MODEL, at=3.005),
         QuestionAsked(2, "which one?", at=3.01),
         Paused("no answer from the boss for 120s", at=3.02),
         Resumed(at=3.03),
@@ -302,3 +307,27 @@ def test_every_event_class_written_reads_back_equal(tmp_path: Path) -> None:
     assert record.events == expected
     assert record.status is RunStatus.CRASHED
     assert [decode_event(encode_event(event)) for event in expected] == expected
+
+
+def test_who_decided_reads_back_and_an_older_log_says_nothing() -> None:
+    healed = Healed(1, "wait for a window titled /Mail/", Unmet.TIMED_OUT, "waited 5s")
+    decided = Decided(4, (Click(1, 2),), "", 0.1, by=healed, at=1.0)
+    written = encode_event(decided)
+    assert written["by"] == {
+        "kind": "healed", "step": 1, "what": "wait for a window titled /Mail/",
+        "why": "timed_out", "detail": "waited 5s",
+    }  # fmt: skip
+    assert decode_event(written) == decided
+    assert decode_event({**written, "by": {"kind": "script"}}) == dataclasses.replace(
+        decided, by=SCRIPT
+    )
+    # An older log does not say, and is written back without it; a kind from a newer version
+    # reads as not said; a healed step with no reason this version knows does not fit.
+    older = {key: value for key, value in written.items() if key != "by"}
+    assert decode_event(older) == dataclasses.replace(decided, by=None)
+    assert encode_event(decode_event(older)) == older
+    assert decode_event({**written, "by": {"kind": "oracle-v2"}}) == dataclasses.replace(
+        decided, by=None
+    )
+    broken = {**written, "by": {**written["by"], "why": "bored"}}
+    assert decode_event(broken) == UnknownEvent("decided", broken)

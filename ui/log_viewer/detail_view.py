@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.record.deciders import Healed, describe_decider
 from agent.record.formatting import duration_text
 from agent.record.steps import StepInfo
 from agent.report.overlays import Overlay, overlays_of_logged
@@ -66,6 +67,11 @@ class StepDetail(QWidget):
         heading = QHBoxLayout()
         heading.addWidget(self.title, 1)
         heading.addWidget(self.pill)
+        # Who decided the step: the script, the model, or the model in a script step's place.
+        self.decided = QLabel()
+        self.decided.setObjectName("subtle")
+        self.decided.setWordWrap(True)
+        self.decided.hide()
 
         self.screenshot = ScreenshotView()
         self.metrics = {name: Metric(name) for name in METRICS}
@@ -87,6 +93,7 @@ class StepDetail(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         layout.addLayout(heading)
+        layout.addWidget(self.decided)
         layout.addWidget(self.screenshot, 1)
         layout.addLayout(cards)
         layout.addWidget(self.tabs)
@@ -98,6 +105,7 @@ class StepDetail(QWidget):
         if step is None:
             self.title.setText("No step selected")
             self.pill.hide()
+            self.decided.hide()
             self._frame_path = None
             self.screenshot.show_frame(None, (), "No step selected")
             for box in (self.thought, self.raw_reply, self.problems):
@@ -110,6 +118,12 @@ class StepDetail(QWidget):
         self.pill.setText(step.status)
         self.pill.setStyleSheet(pill_style(step.status))
         self.pill.show()
+        if step.by is None:
+            self.decided.hide()
+        else:
+            self.decided.setText(f"Decided by: {describe_decider(step.by)}")
+            self.decided.setToolTip(step.by.detail if isinstance(step.by, Healed) else "")
+            self.decided.show()
         values = (
             duration_text(step.capture_seconds),
             duration_text(step.decide_seconds),

@@ -202,4 +202,7 @@ class RunView(QWidget):
         text = f"{len(steps)} steps"
         if problems:
             text += f", {problems} with problems"
+        deciders = self.model.folder.deciders
+        if deciders is not None:
+            text += f" · {deciders}"
         self.counts.setText(text)

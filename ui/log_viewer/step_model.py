@@ -13,6 +13,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont
 
+from agent.record.deciders import describe_decider
 from agent.record.events import LoggedEvent
 from agent.record.formatting import duration_text
 from agent.record.steps import StepFolder, StepInfo
@@ -20,7 +21,7 @@ from ui.log_viewer.column_model import ColumnTableModel, Index
 from ui.widgets.style import status_colours
 
 STEP_ROLE = Qt.ItemDataRole.UserRole + 10
-COLUMNS = ("Step", "Action", "Duration", "Status")
+COLUMNS = ("Step", "Action", "Duration", "Status", "By")
 
 
 class StepsModel(ColumnTableModel):
@@ -67,6 +68,8 @@ class StepsModel(ColumnTableModel):
             return _display(step, column)
         if role == STEP_ROLE:
             return step.number
+        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
+            return describe_decider(step.by) if step.by is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(step.action_lines + step.errors)
         if role == Qt.ItemDataRole.ForegroundRole and (column == 3 or step.is_problem):
@@ -91,8 +94,10 @@ def _display(step: StepInfo, column: int) -> str:
             return "\n".join(step.action_lines)
         case 2:
             return duration_text(step.seconds)
-        case _:
+        case 3:
             return step.status
+        case _:
+            return step.by.kind if step.by is not None else ""
 
 
 class ProblemFilter(QSortFilterProxyModel):
