@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from agent.config.profiles import load_config
+from agent.config.profiles import Config, load_config
 from agent.errors import ConfigError, EnvironmentProblem
 
 if TYPE_CHECKING:
@@ -30,6 +30,17 @@ def broker_url(flag: str | None, environ: Mapping[str, str] | None = None) -> st
     if urlsplit(url).scheme not in ("redis", "rediss"):
         raise ConfigError(f"broker {masked(url)}: expected a redis:// or rediss:// URL")
     return url
+
+
+def configured_broker(
+    config: Config | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The broker the boss configured (`SHAIN_BROKER`, else `[fleet] broker`), None when none
+    is: then the office and the tray show nothing of the fleet."""
+    environ = os.environ if environ is None else environ
+    config = load_config() if config is None else config
+    url = environ.get("SHAIN_BROKER") or config.fleet.broker
+    return broker_url(url, environ) if url else None
 
 
 def masked(url: str) -> str:

@@ -1,7 +1,8 @@
 """One run on one of a worker's slots: a `shain run --virtual-display` child (an office
 employee without a boss watching: `agent/office/employee.py` starts it in its own session and
-process group, with a death signal), its progress lines passed on to Redis, a stop from any
-machine carried out, and how it ended put on record.
+process group, with a death signal), its progress lines passed on to Redis, and its state,
+step and screen too (`broadcast.py`, for the office), a stop from any machine carried out, and
+how it ended put on record.
 
 A stop is cooperative first (the run's stop token, through its control channel: it ends with
 its final event and exit 3), then the process group is killed after STOP_GRACE_SECONDS.
@@ -21,11 +22,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
 from agent.errors import EnvironmentProblem
+from agent.fleet.broadcast import Broadcast, quietly
 from agent.fleet.order import FleetOrder
 from agent.fleet.registry import EXIT_CRASHED, Registry, RunState
 from agent.office.client import ControlClient
@@ -44,8 +45,6 @@ RETRIED = frozenset({RunStatus.ENVIRONMENT_ERROR, RunStatus.CRASHED})
 RECORD_PATIENCE_SECONDS = 120.0
 # What `shain run` exit codes mean when the run left no summary (it never got as far).
 _STATUS_OF_EXIT = {2: RunStatus.BAD_INPUT, 3: RunStatus.STOPPED, 4: RunStatus.ENVIRONMENT_ERROR}
-
-Value = TypeVar("Value")
 
 
 @dataclass
@@ -143,8 +142,13 @@ def _run_child(order: FleetOrder, place: Place) -> tuple[int, bool, str]:
         ended = threading.Event()
         process = EmployeeProcess(employee, lambda _code: ended.set())
         process.start()
-        _quietly(place.registry.update, order.run_id, pid=process.pid)
-        stop_requested, last_line = _follow(process, ended, order.run_id, place)
+        quietly(place.registry.update, order.run_id, pid=process.pid)
+        broadcast = Broadcast(place.registry, order.run_id, process.control, lambda: process.alive)
+        broadcast.start()
+        try:
+            stop_requested, last_line = _follow(process, ended, order.run_id, place)
+        finally:
+            broadcast.stop()
         code = process.exit_code
         return (code if code is not None else -signal.SIGKILL), stop_requested, last_line
     finally:
@@ -171,11 +175,11 @@ def _follow(
             for raw in lines:
                 line = raw.decode("utf-8", "replace")
                 last_line = line or last_line
-                _quietly(place.registry.add_line, run_id, line)
+                quietly(place.registry.add_line, run_id, line)
             if finished:
                 return stop_asked_at is not None, last_line
             if stop_asked_at is None:
-                reason = _quietly(place.registry.stop_requested, run_id) or ""
+                reason = quietly(place.registry.stop_requested, run_id) or ""
                 if reason:
                     channel = _ask_to_stop(process, reason)
                     stop_asked_at = time.monotonic()
@@ -246,14 +250,6 @@ def _set_aside(folder: Path, runs_dir: Path, attempt: int) -> None:
 def _requeue(registry: Registry, run_id: str, attempts: int, reason: str) -> None:
     registry.update(run_id, state=RunState.QUEUED, attempts=attempts, reason=reason)
     registry.release(run_id)
-
-
-def _quietly(call: Callable[..., Value], *args: Any, **kwargs: Any) -> Value | None:
-    """A record that can be missed (a progress line, the pid) while Redis is away."""
-    try:
-        return call(*args, **kwargs)
-    except RedisError:
-        return None
 
 
 def _patiently(call: Callable[[], None]) -> None:

@@ -34,23 +34,6 @@ checks:
 """
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-_databases = itertools.count(1)
-
-
-@pytest.fixture
-def broker(redis_server: RedisServer) -> str:
-    """A database of the module's Redis for one test alone: its queues, runs and workers."""
-    return redis_server.url(next(_databases) % 16)
-
-
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
@@ -328,7 +311,7 @@ def test_a_broker_with_a_password_works_and_the_password_never_shows(
 
 def test_the_core_runs_without_celery_or_redis() -> None:
     probe = (
-        "import sys, agent.cli.main, agent.run.session, agent.office.employee\n"
+        "import sys, agent.cli.main, agent.run.session, agent.office.employee, ui.tray.app\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'kombu', 'redis')))"
     )
     imported = subprocess.run(

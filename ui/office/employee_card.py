@@ -1,6 +1,9 @@
 """One employee's card in the office: its task, state, step, time, tokens and cost, a live
 picture of its screen, and what the boss can do: Pause, Stop, Watch; once it has ended, open
-its report, its run in the viewer, or its shared folder, and close the card."""
+its report, its run in the viewer, or its shared folder, and close the card.
+
+A fleet run's card (ui/office/fleet_runs.py) is the same card: its picture is the latest frame
+the fleet sent through Redis, it has no Pause, and Watch is read-only."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from agent.desktop.screen import Screen
 from agent.record.formatting import duration_text
+from ui.office.fleet_runs import FleetEmployee
 from ui.office.office import ENDED, PAUSED, TAKEN_OVER, Employee
 from ui.office.screen_feed import ScreenFeed
 from ui.widgets.elided_label import ElidedLabel
@@ -27,6 +31,8 @@ from ui.widgets.style import cost_text, employee_pill_style, tokens_text
 
 THUMBNAIL_SIZE = QSize(320, 180)
 THUMBNAIL_FPS = 1.0
+
+Staff = Employee | FleetEmployee  # a card's employee: local, or a fleet run
 
 
 class EmployeeCard(QFrame):
@@ -37,7 +43,7 @@ class EmployeeCard(QFrame):
     close_requested = Signal(object)
     picture_changed = Signal(QImage)
 
-    def __init__(self, employee: Employee, parent: QWidget | None = None) -> None:
+    def __init__(self, employee: Staff, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.employee = employee
         self.setObjectName("employeeCard")
@@ -90,6 +96,10 @@ class EmployeeCard(QFrame):
         layout.addLayout(ended)
         self.feed: ScreenFeed | None = None  # a picture of its screen about once a second
         self.latest_picture: QImage | None = None
+        if isinstance(employee, FleetEmployee):
+            self.pause.hide()  # the fleet has no pause: Stop, and watching
+            self.watch.setText("Watch (view only)")
+            employee.picture_changed.connect(self.show_picture)
         employee.changed.connect(self.refresh)
         self.refresh()
 
@@ -109,9 +119,18 @@ class EmployeeCard(QFrame):
     def _new_picture(self) -> None:
         frame = self.feed.take_frame() if self.feed is not None else None
         if frame is not None:
-            self.latest_picture = frame.image
-            self.picture.setPixmap(QPixmap.fromImage(frame.image))
-            self.picture_changed.emit(frame.image)
+            self.show_picture(frame.image)
+
+    def show_picture(self, image: QImage) -> None:
+        if image.size() != THUMBNAIL_SIZE:
+            image = image.scaled(
+                THUMBNAIL_SIZE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        self.latest_picture = image
+        self.picture.setPixmap(QPixmap.fromImage(image))
+        self.picture_changed.emit(image)
 
     def _button(self, text: str, slot: Callable[[], None]) -> QPushButton:
         button = QPushButton(text)
@@ -119,13 +138,13 @@ class EmployeeCard(QFrame):
         return button
 
     def _pause_or_resume(self) -> None:
-        if self.employee.state == PAUSED:
-            self.employee.resume()
-        else:
-            self.employee.pause()
+        employee = self.employee
+        if isinstance(employee, Employee):
+            employee.resume() if employee.state == PAUSED else employee.pause()
 
     def refresh(self) -> None:
         employee = self.employee
+        self.who.setText(employee.name)  # a fleet run's: its worker, once one has it
         self.state.setText(employee.state)
         self.state.setStyleSheet(employee_pill_style(employee.state))
         self.state.adjustSize()
@@ -142,7 +161,12 @@ class EmployeeCard(QFrame):
             not over and employee.state != TAKEN_OVER and employee.hello is not None
         )
         self.stop.setEnabled(not over)
-        self.watch.setEnabled(not over and employee.display is not None)
+        watchable = (
+            employee.picture is not None
+            if isinstance(employee, FleetEmployee)
+            else (employee.display is not None)
+        )
+        self.watch.setEnabled(not over and watchable)
         for button in (self.report, self.viewer):
             button.setVisible(over)
             button.setEnabled(employee.run_folder is not None)

@@ -36,7 +36,7 @@ WAITING, STARTING, WORKING, NEEDS_YOU, PAUSED, TAKEN_OVER = (
 )
 DONE, FAILED, STOPPED, CRASHED = "done", "failed", "stopped", "crashed"
 ENDED = frozenset({DONE, FAILED, STOPPED, CRASHED})
-_RUNNING_STATES = {
+RUNNING_STATES = {
     "starting": STARTING,
     "working": WORKING,
     "paused": PAUSED,
@@ -154,8 +154,8 @@ class Employee(QObject):
         self.changed.emit()
 
     def _on_state(self, message: StateMessage) -> None:
-        if not self.is_over and message.state in _RUNNING_STATES:
-            self.state, self.detail = _RUNNING_STATES[message.state], message.detail
+        if not self.is_over and message.state in RUNNING_STATES:
+            self.state, self.detail = RUNNING_STATES[message.state], message.detail
             self.changed.emit()
 
     def _on_question(self, question: QuestionMessage) -> None:

@@ -1,5 +1,6 @@
 """The office window: a card per employee, the questions waiting for the boss on top, and
-New task…. Opened from the tray's menu, or a click on the icon."""
+New task…. Opened from the tray's menu, or a click on the icon. With a fleet configured
+(ui/office/fleet_runs.py), the fleet's runs have cards beside the local employees."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from PySide6.QtWidgets import (
 
 from agent.errors import AgentError
 from agent.run.control import QuestionMessage
-from ui.office.employee_card import EmployeeCard
+from ui.office.employee_card import EmployeeCard, Staff
+from ui.office.fleet_runs import FleetEmployee, FleetLink
 from ui.office.office import ENDED, WAITING, Employee, Office
 from ui.office.question_card import QuestionCard
 from ui.widgets.style import STYLE_SHEET
@@ -30,15 +32,23 @@ COLUMNS = 3
 class OfficeWindow(QWidget):
     new_task_requested = Signal()
 
-    def __init__(self, office: Office, runs_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        office: Office,
+        runs_dir: Path,
+        fleet: FleetLink | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.office = office
         self.runs_dir = runs_dir
+        self.fleet = fleet
         self.setWindowTitle("Shain — the office")
         self.setObjectName("page")
         self.setStyleSheet(STYLE_SHEET)
         self.resize(1100, 760)
-        self.cards: dict[int, EmployeeCard] = {}  # by employee number
+        # By employee number; a fleet run's by its run id.
+        self.cards: dict[int | str, EmployeeCard] = {}
         self.questions: dict[tuple[int, int], QuestionCard] = {}  # (employee, question id)
         self._windows: list[QWidget] = []  # watch windows and viewers, kept alive
 
@@ -71,11 +81,20 @@ class OfficeWindow(QWidget):
         office.employee_ended.connect(self._ended)
         for employee in office.employees:
             self._hired(employee)
+        if fleet is not None:
+            fleet.hired.connect(self._hired)
+            fleet.employee_ended.connect(self._ended)
+            fleet.status_changed.connect(self._refresh_summary)
+            for fleet_run in fleet.employees.values():
+                self._hired(fleet_run)
         self._refresh_summary()
 
     # --- employees ---
 
-    def _hired(self, employee: Employee) -> None:
+    def card_of(self, employee: Staff) -> EmployeeCard | None:
+        return self.cards.get(_key(employee))
+
+    def _hired(self, employee: Staff) -> None:
         card = EmployeeCard(employee)
         card.watch_requested.connect(self.watch)
         card.report_requested.connect(self.open_report)
@@ -83,26 +102,32 @@ class OfficeWindow(QWidget):
         card.folder_requested.connect(self.open_folder)
         card.close_requested.connect(self.close_card)
         employee.changed.connect(lambda: self._changed(employee))
-        employee.question_asked.connect(lambda q: self._asked(employee, q))
-        employee.question_closed.connect(lambda number: self._question_closed(employee, number))
-        self.cards[employee.number] = card
+        if isinstance(employee, Employee):
+            employee.question_asked.connect(lambda q: self._asked(employee, q))
+            employee.question_closed.connect(lambda number: self._question_closed(employee, number))
+        self.cards[_key(employee)] = card
         self._place_cards()
 
-    def _changed(self, employee: Employee) -> None:
-        card = self.cards.get(employee.number)
-        if card is not None and employee.display is not None and not employee.is_over:
+    def _changed(self, employee: Staff) -> None:
+        card = self.card_of(employee)
+        local = isinstance(employee, Employee) and employee.display is not None
+        if card is not None and local and employee.display and not employee.is_over:
             card.watch_screen(employee.display)
         self._refresh_summary()
 
-    def _ended(self, employee: Employee) -> None:
-        card = self.cards.get(employee.number)
-        if card is not None and not employee.order.keep_screen:
+    def _ended(self, employee: Staff) -> None:
+        card = self.card_of(employee)
+        keeps_screen = isinstance(employee, Employee) and employee.order.keep_screen
+        if card is not None and not keeps_screen:
             card.stop_watching_screen()
         self._refresh_summary()
 
-    def close_card(self, employee: Employee) -> None:
-        employee.close_screen()
-        card = self.cards.pop(employee.number, None)
+    def close_card(self, employee: Staff) -> None:
+        if isinstance(employee, FleetEmployee):
+            employee.link.forget(employee)
+        else:
+            employee.close_screen()
+        card = self.cards.pop(_key(employee), None)
         if card is not None:
             card.stop_watching_screen()
             card.setParent(None)
@@ -119,7 +144,13 @@ class OfficeWindow(QWidget):
         waiting = sum(1 for e in employees if e.state == WAITING)
         asking = len(self.questions)
         parts = [f"{working} working", f"{waiting} waiting", f"{asking} need you"]
-        self.summary.setText(" · ".join(parts) + f" (at most {self.office.queue.slots} at once)")
+        text = " · ".join(parts) + f" (at most {self.office.queue.slots} at once)"
+        if self.fleet is not None:
+            runs = [run for run in self.fleet.employees.values() if not run.is_over]
+            going = sum(1 for run in runs if run.state != WAITING)
+            fleet = self.fleet.problem or f"{going} running, {len(runs) - going} queued"
+            text += f" · fleet: {fleet}"
+        self.summary.setText(text)
 
     # --- questions ---
 
@@ -146,16 +177,21 @@ class OfficeWindow(QWidget):
 
     # --- what the cards open ---
 
-    def watch(self, employee: Employee) -> None:
+    def watch(self, employee: Staff) -> None:
+        from ui.office.fleet_watch import FleetWatchWindow
         from ui.office.watch_window import WatchWindow
 
-        if employee.hello is None:
+        window: QWidget
+        if isinstance(employee, FleetEmployee):
+            window = FleetWatchWindow(employee)
+        elif employee.hello is not None:
+            window = WatchWindow(Path(employee.hello.control))
+        else:
             return
-        window = WatchWindow(Path(employee.hello.control))
         self._windows.append(window)
         window.show()
 
-    def open_report(self, employee: Employee) -> None:
+    def open_report(self, employee: Staff) -> None:
         from agent.report.writer import write_report
 
         if employee.run_folder is None:
@@ -163,12 +199,15 @@ class OfficeWindow(QWidget):
         try:
             report = write_report(Path(employee.run_folder))
         except (AgentError, OSError) as error:
-            employee.detail = f"no report: {error}"
+            if isinstance(employee, FleetEmployee):
+                employee.note = f"no report: {error}"
+            else:
+                employee.detail = f"no report: {error}"
             employee.changed.emit()
             return
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(report)))
 
-    def open_viewer(self, employee: Employee) -> None:
+    def open_viewer(self, employee: Staff) -> None:
         from ui.log_viewer import build_window
 
         if employee.run_folder is None:
@@ -177,8 +216,16 @@ class OfficeWindow(QWidget):
         self._windows.append(window)
         window.show()
 
-    def open_folder(self, employee: Employee) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(employee.order.workdir)))
+    def open_folder(self, employee: Staff) -> None:
+        """A local employee's shared folder; a fleet run's run folder (its workdir was on the
+        worker, and is gone)."""
+        if isinstance(employee, FleetEmployee):
+            folder = employee.run_folder
+            if folder is None:
+                return
+        else:
+            folder = str(employee.order.workdir)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         # Closing the window only hides it: the employees go on working.
@@ -190,3 +237,7 @@ class OfficeWindow(QWidget):
         for card in self.cards.values():
             card.stop_watching_screen()
         self.hide()
+
+
+def _key(employee: Staff) -> int | str:
+    return f"fleet:{employee.run_id}" if isinstance(employee, FleetEmployee) else employee.number

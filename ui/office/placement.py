@@ -1,7 +1,8 @@
 """New task… asks where: on a screen of its own (the office; the default) or on the boss's
 own desktop. A screen of its own has a size, the apps to start on it (the installed ones,
 searchable) and the one folder of the boss's it may work in. On a desktop Shain cannot drive
-(Wayland without X), "on my desktop" is off, with the reason."""
+(Wayland without X), "on my desktop" is off, with the reason. With a fleet configured and its
+broker answering, a third choice sends the task to the fleet, on a queue (`shain submit`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from agent.desktop.app_entries import AppEntry, installed_apps
 from agent.desktop.screen import Screen
-from agent.errors import EnvironmentProblem
+from agent.errors import EnvironmentProblem, TaskFileError
+from agent.fleet.order import DEFAULT_QUEUE, valid_queue
 from agent.geometry import Size
 from ui.tray.request import OwnScreen, check_shared_folder
 
@@ -42,14 +44,32 @@ def desktop_problem() -> str | None:
 
 
 class PlacementChooser(QWidget):
-    def __init__(self, apps: list[AppEntry] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        apps: list[AppEntry] | None = None,
+        parent: QWidget | None = None,
+        *,
+        fleet: bool = False,
+    ) -> None:
+        """`fleet`: whether a fleet's broker is configured and answering (the choice is
+        offered only then)."""
         super().__init__(parent)
         self.own_screen = QRadioButton("On its own screen, in the background")
         self.my_desktop = QRadioButton("On my desktop (hands off while it works)")
+        self.on_fleet = QRadioButton("On the fleet (a worker's screen, on another machine)")
         self.own_screen.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.own_screen)
         group.addButton(self.my_desktop)
+        group.addButton(self.on_fleet)
+        self.queue = QLineEdit(DEFAULT_QUEUE)
+        self.queue.setToolTip("the queue of the workers that have what the task needs")
+        self.fleet_options = QWidget()
+        fleet_form = QFormLayout(self.fleet_options)
+        fleet_form.setContentsMargins(18, 0, 0, 0)
+        fleet_form.addRow("Queue", self.queue)
+        self.fleet_options.setEnabled(False)
+        self.on_fleet.toggled.connect(self.fleet_options.setEnabled)
         self.why_not_desktop = QLabel()
         self.why_not_desktop.setObjectName("subtle")
         self.why_not_desktop.setWordWrap(True)
@@ -94,6 +114,10 @@ class PlacementChooser(QWidget):
         layout.addWidget(self.screen_options)
         layout.addWidget(self.my_desktop)
         layout.addWidget(self.why_not_desktop)
+        layout.addWidget(self.on_fleet)
+        layout.addWidget(self.fleet_options)
+        self.on_fleet.setVisible(fleet)
+        self.fleet_options.setVisible(fleet)
         self.own_screen.toggled.connect(self.screen_options.setEnabled)
 
     def chosen_apps(self) -> list[AppEntry]:
@@ -102,6 +126,16 @@ class PlacementChooser(QWidget):
             for row in range(self.apps.count())
             if self.apps.item(row).checkState() == Qt.CheckState.Checked
         ]
+
+    def fleet_queue(self) -> str | None:
+        """The fleet's queue when the task goes to the fleet, else None; TaskFileError when
+        the queue's name will not do."""
+        if not self.on_fleet.isChecked():
+            return None
+        queue = self.queue.text().strip()
+        if not valid_queue(queue):
+            raise TaskFileError(f"the queue {queue!r}: queue names are letters, digits, _ . -")
+        return queue
 
     def choice(self) -> OwnScreen | None:
         """Where the task goes: a screen of its own, or None for the boss's desktop.

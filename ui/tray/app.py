@@ -2,6 +2,8 @@
 
 New task… asks where. On a screen of its own (the default), the task goes to the office: an
 employee process per task, several at once, with cards, questions and the live view (ui/office).
+On the fleet (when a broker is configured: ui/office/fleet_runs.py), it is submitted there and
+the office shows its run like a local employee's.
 On the boss's desktop, it goes on the desktop queue: one runs at a time on a worker thread. The
 icon follows that run's events (through the QtBridge) and pauses; the boss's Stop and Pause only
 set the running worker's StopToken. A notification says when a task has ended. What the guard
@@ -20,10 +22,13 @@ from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 from agent.config.profiles import Config
 from agent.desktop.boss_input import DEFAULT_HOTKEY
 from agent.desktop.exclusions import ExcludedRegions
+from agent.errors import ConfigError
 from agent.office.capacity import office_slots
 from agent.office.employee import EmployeeOrder
 from agent.record.events import Event
-from ui.office.hiring import order_for
+from ui.office.employee_card import Staff
+from ui.office.fleet_runs import FleetLink
+from ui.office.hiring import order_for, task_file_of
 from ui.office.office import CRASHED, FAILED, Employee, Office
 from ui.office.office_window import OfficeWindow
 from ui.tray.approval_card import DEFAULT_TIMEOUT_SECONDS, ApprovalCard
@@ -80,7 +85,12 @@ class TrayApp(QObject):
         self._windows: list[QWidget] = []  # the dialog and log viewers, kept alive
         self.office = Office(office_slots(self.config.office))
         self.office.employee_ended.connect(self._employee_ended)
-        self.office_window = OfficeWindow(self.office, runs_dir)
+        self.fleet = _fleet_link(self.config)
+        if self.fleet is not None:
+            self.fleet.employee_ended.connect(self._employee_ended)
+            self.fleet.submitted.connect(self._submitted)
+            self.fleet.start()
+        self.office_window = OfficeWindow(self.office, runs_dir, self.fleet)
         self.office_window.new_task_requested.connect(self.ask_for_task)
         self.office.queue.changed.connect(self._refresh)
 
@@ -140,7 +150,7 @@ class TrayApp(QObject):
     # --- the boss's commands ---
 
     def ask_for_task(self) -> None:
-        dialog = TaskDialog()
+        dialog = TaskDialog(fleet=self.fleet)
         dialog.accepted.connect(lambda: self._dialog_done(dialog))
         self._windows.append(dialog)
         dialog.show()
@@ -149,8 +159,12 @@ class TrayApp(QObject):
         if dialog.request is not None:
             self.enqueue(dialog.request)
 
-    def enqueue(self, request: TaskRequest) -> QueuedTask | Employee:
-        """On the desktop queue, or to an employee of the office (a screen of its own)."""
+    def enqueue(self, request: TaskRequest) -> QueuedTask | Employee | None:
+        """On the desktop queue, to an employee of the office (a screen of its own), or to the
+        fleet (its card comes once the fleet has it)."""
+        if request.fleet_queue is not None and self.fleet is not None:
+            self.fleet.submit(task_file_of(request), request.fleet_queue, request.label)
+            return None
         if request.own_screen is not None:
             return self.hire(order_for(request, self.runs_dir, self.config), request.label)
         return self.queue.add(request.label, request)
@@ -169,7 +183,14 @@ class TrayApp(QObject):
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.open_office()
 
-    def _employee_ended(self, employee: Employee) -> None:
+    def _submitted(self, run_id: str, problem: str) -> None:
+        if run_id:
+            print(f"sent to the fleet as {run_id}", flush=True)
+        else:
+            self.notify("The fleet did not take the task", problem, failed=True)
+            print(f"not sent to the fleet: {problem}", flush=True)
+
+    def _employee_ended(self, employee: Staff) -> None:
         print(f"employee {employee.label}: {employee.state} {employee.run_folder}", flush=True)
         self.notify(
             f"'{employee.label}': {employee.state}",
@@ -226,8 +247,10 @@ class TrayApp(QObject):
     def quit_app(self) -> None:
         """Stop the running task and every employee cleanly (each log ends with its last
         event), wait for them (the desktop releases held keys), quit."""
-        self.office.quit()
+        self.office.quit()  # the fleet's runs go on: they are the fleet's
         self.office_window.shut()
+        if self.fleet is not None:
+            self.fleet.close()
         for task in self.queue.waiting:
             self.queue.remove(task.id)
         worker = self.worker
@@ -353,6 +376,18 @@ class TrayApp(QObject):
             remove.triggered.connect(self._remover(task.id))
         if not self.queue.tasks:
             self.queue_menu.addAction("(empty)").setEnabled(False)
+
+
+def _fleet_link(config: Config) -> FleetLink | None:
+    """The office's link to the fleet, when a broker is configured (it connects on a thread)."""
+    from agent.fleet.broker import configured_broker
+
+    try:
+        url = configured_broker(config)
+    except ConfigError as error:
+        print(f"no fleet: {error}", flush=True)
+        return None
+    return FleetLink(url) if url is not None else None
 
 
 def _place(card: ApprovalCard) -> None:

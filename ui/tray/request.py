@@ -36,8 +36,9 @@ class TaskRequest:
     profile: Profile
     profile_name: str
     workdir: Path  # named now (the task may refer to {workdir}), made when the run starts
-    own_screen: OwnScreen | None = None  # None: on the boss's own desktop
+    own_screen: OwnScreen | None = None  # None: on the boss's own desktop (or the fleet)
     path: Path | None = None  # the task file, when the task came from one
+    fleet_queue: str | None = None  # sent to the fleet, on this queue
 
     @property
     def label(self) -> str:
@@ -89,8 +90,10 @@ def make_request(
     max_seconds: float | None = None,
     workdir: Path | None = None,
     own_screen: OwnScreen | None = None,
+    fleet_queue: str | None = None,
 ) -> TaskRequest:
-    """The request, or TaskFileError saying what is wrong (file:line for a broken file)."""
+    """The request, or TaskFileError saying what is wrong (file:line for a broken file).
+    On the fleet, the worker's own configuration says which model a goal gets."""
     shared = own_screen.shared_folder if own_screen is not None else None
     workdir = workdir or shared or new_workdir()
     builtins = {"workdir": str(workdir)}
@@ -100,7 +103,7 @@ def make_request(
         text = (goal or "").strip()
         if not text:
             raise TaskFileError("write a goal in plain words, or choose a task file")
-        if profile.policy not in MODEL_POLICIES:
+        if profile.policy not in MODEL_POLICIES and fleet_queue is None:
             raise TaskFileError(
                 f"a goal needs a model: the profile {profile_name!r} uses the "
                 f"{profile.policy!r} policy. Choose a profile with a model"
@@ -115,4 +118,4 @@ def make_request(
     if changes:
         new_budget = BudgetSpec.model_validate({**budget.model_dump(), **changes})
         loaded = replace(loaded, task=loaded.task.model_copy(update={"budget": new_budget}))
-    return TaskRequest(loaded, profile, profile_name, workdir, own_screen, path)
+    return TaskRequest(loaded, profile, profile_name, workdir, own_screen, path, fleet_queue)

@@ -2,6 +2,8 @@
 
 Accepting checks everything first (an empty goal, a broken task file with its file:line
 message, a goal with a profile that has no model); a problem stays in the dialog, in words.
+On the fleet (offered when its broker answers), the worker's configuration picks the model and
+the task file its budget: the profile and budget here are off.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 from agent.config.profiles import Config, Profile, load_config, resolve_profile
 from agent.desktop.app_entries import AppEntry
 from agent.errors import AgentError
+from ui.office.fleet_runs import FleetLink
 from ui.office.placement import PlacementChooser
 from ui.tray.request import TaskRequest, make_request
 
@@ -41,6 +44,7 @@ class TaskDialog(QDialog):
         config: Config | None = None,
         parent: QWidget | None = None,
         apps: list[AppEntry] | None = None,
+        fleet: FleetLink | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Shain — new task")
@@ -73,7 +77,8 @@ class TaskDialog(QDialog):
         self.max_seconds = self._spin(0, 24 * 3600, 600)
         self.max_seconds.setSuffix(" s")
 
-        self.placement = PlacementChooser(apps)
+        self.placement = PlacementChooser(apps, fleet=fleet is not None and fleet.reachable)
+        self.placement.on_fleet.toggled.connect(self._fleet_chosen)
         form = QFormLayout()
         form.addRow("Where", self.placement)
         form.addRow("Profile", self.profile)
@@ -125,6 +130,10 @@ class TaskDialog(QDialog):
         self.max_steps.setValue(50 if goal else 0)
         self.max_seconds.setValue(600 if goal else 0)
 
+    def _fleet_chosen(self, on_fleet: bool) -> None:
+        for field in (self.profile, self.max_steps, self.max_seconds):
+            field.setEnabled(not on_fleet)
+
     def _browse(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(
             self, "Task file", self.path.text(), "Task files (*.yaml *.yml);;All files (*)"
@@ -143,14 +152,17 @@ class TaskDialog(QDialog):
         path_text = self.path.text().strip()
         if self.by_file.isChecked() and not path_text:
             raise AgentError("choose a task file")
+        fleet_queue = self.placement.fleet_queue()
+        local = fleet_queue is None  # on the fleet, the worker and the task file decide
         return make_request(
             goal=self.goal.toPlainText() if self.by_goal.isChecked() else None,
             path=Path(path_text).expanduser() if self.by_file.isChecked() else None,
             profile=profile,
             profile_name=name,
-            max_steps=self.max_steps.value() or None,
-            max_seconds=self.max_seconds.value() or None,
-            own_screen=self.placement.choice(),
+            max_steps=(self.max_steps.value() or None) if local else None,
+            max_seconds=(self.max_seconds.value() or None) if local else None,
+            own_screen=self.placement.choice() if local else None,
+            fleet_queue=fleet_queue,
         )
 
     def accept(self) -> None:
