@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from agent.desktop.processes import all_processes
 
 REPO = Path(__file__).resolve().parent.parent
 MARKER = "SHAIN_TEST_MARKER"
@@ -117,19 +118,7 @@ class ProcessInfo:
 
 def process_table() -> list[ProcessInfo]:
     """Every living process (zombies left out), read from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] not in "ZX":
-            found.append(ProcessInfo(int(entry.name), name, int(fields[2])))
-    return found
+    return [ProcessInfo(p.pid, p.name, p.group) for p in all_processes()]
 
 
 def living_processes(
@@ -214,60 +203,28 @@ def key_presses(display_name: str, settle_seconds: float = 0.3) -> Iterator[list
 @contextlib.contextmanager
 def device_events(display_name: str) -> Iterator[list[tuple[str, int]]]:
     """Every key, button and pointer-motion event the X server of `display_name` processes
-    while the block runs, as (kind, detail), seen by an X RECORD context: whatever a user's
-    apps there could receive, whoever sent it."""
-    from Xlib import X
-    from Xlib.display import Display
-    from Xlib.ext import record
-    from Xlib.protocol import rq
+    while the block runs, as (kind, detail), seen by an X RECORD context (`shain record`'s
+    listener): whatever a user's apps there could receive, whoever sent it."""
+    from agent.learn.recorder import ButtonInput, InputEvent, InputListener, KeyInput
 
-    names = {
-        X.KeyPress: "key press",
-        X.KeyRelease: "key release",
-        X.ButtonPress: "button press",
-        X.ButtonRelease: "button release",
-        X.MotionNotify: "motion",
-    }
     seen: list[tuple[str, int]] = []
-    control, data = Display(display_name), Display(display_name)
-    context = data.record_create_context(
-        0,
-        [record.AllClients],
-        [
-            {
-                "core_requests": (0, 0), "core_replies": (0, 0),
-                "ext_requests": (0, 0, 0, 0), "ext_replies": (0, 0, 0, 0),
-                "delivered_events": (0, 0), "device_events": (X.KeyPress, X.MotionNotify),
-                "errors": (0, 0), "client_started": False, "client_died": False,
-            }
-        ],
-    )  # fmt: skip
-    data.sync()  # the context must exist on the server before it is enabled
 
-    def received(reply: Any) -> None:
-        if reply.category != record.FromServer or reply.client_swapped or not reply.data:
-            return
-        rest = reply.data
-        while rest:
-            event, rest = rq.EventField(None).parse_binary_value(rest, data.display, None, None)
-            seen.append((names.get(event.type, str(event.type)), int(event.detail)))
+    def received(event: InputEvent) -> None:
+        match event:
+            case KeyInput(pressed=pressed, keycode=keycode):
+                seen.append(("key press" if pressed else "key release", keycode))
+            case ButtonInput(pressed=pressed, button=button):
+                seen.append(("button press" if pressed else "button release", button))
+            case _:
+                seen.append(("motion", 0))
 
-    thread = threading.Thread(
-        target=data.record_enable_context, args=(context, received), daemon=True
-    )
-    thread.start()
+    listener = InputListener(display_name, received).start()
     time.sleep(0.2)
     try:
         yield seen
     finally:
         time.sleep(0.3)  # what the server still had
-        control.record_disable_context(context)
-        control.flush()
-        thread.join(2)
-        control.record_free_context(context)
-        control.sync()
-        control.close()
-        data.close()
+        listener.stop()
 
 
 def side_by_side(

@@ -13,7 +13,7 @@ from typing import get_args
 
 from agent import __version__
 from agent.benchmark import runs as benchmark
-from agent.cli import fleet, learn, records, run
+from agent.cli import fleet, learn, record, records, run
 from agent.config.profiles import PolicyName
 from agent.errors import AgentError, ConfigError, EnvironmentProblem
 from agent.record.log import default_runs_dir, find_run
@@ -227,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_parser(commands)
     fleet.add_parsers(commands)
     learn.add_parsers(commands)
+    record.add_parsers(commands)
     return parser
 
 
@@ -300,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": benchmark.command,
         **fleet.HANDLERS,
         **learn.HANDLERS,
+        **record.HANDLERS,
     }
     try:
         return handlers[args.command](args)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +54,23 @@ def list_windows(display_name: str | None = None) -> list[WindowInfo]:
     """The managed windows (in stacking order, bottom first) and which one is active."""
     with _connection(display_name) as display:
         return _managed_windows(display)
+
+
+def window_pids(display_name: str | None, window_ids: Iterable[int]) -> dict[int, int]:
+    """The process each of these (client) windows says it belongs to (_NET_WM_PID), for the
+    windows that say so."""
+    from Xlib import X, error
+
+    with _connection(display_name) as display:
+        atom = display.intern_atom("_NET_WM_PID")
+        pids = {}
+        for window_id in window_ids:
+            window = display.create_resource_object("window", window_id)
+            with contextlib.suppress(error.XError):  # closed meanwhile
+                reply = window.get_full_property(atom, X.AnyPropertyType)
+                if reply is not None and len(reply.value):
+                    pids[window_id] = int(reply.value[0])
+        return pids
 
 
 def window_stack(display_name: str | None = None) -> WindowStack:

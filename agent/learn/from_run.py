@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError, TaskFileError
-from agent.learn.steps import LearnedStep, Spelling, learned_steps
+from agent.learn.steps import Spelling, is_point, learned_steps
 from agent.learn.writer import check_and_write, task_text
 from agent.record.events import RunStarted
 from agent.record.log import RunRecord, read_run
@@ -77,9 +77,4 @@ def learn_from_run(folder: Path, output: Path, task_file: Path | None = None) ->
     ]
     name = f"{original.get('name', record.header.get('task', 'task'))}-learned"
     check_and_write(task_text(original, name, variables, steps, heading), output, secrets)
-    return Learned(output, len(steps), sum(_is_point(step) for step in steps))
-
-
-def _is_point(step: LearnedStep) -> bool:
-    spec = step.data.get("click") or step.data.get("double_click")
-    return isinstance(spec, dict) and "x" in spec
+    return Learned(output, len(steps), sum(is_point(step) for step in steps))

@@ -21,11 +21,14 @@ import math
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.actions import Action, Click, Drag, KeyPress, Move, Scroll, TypeText, Wait
 from agent.perception.pointed import window_pattern
 from agent.record.events import ActionContext, ActionExecuted, Decided, LoggedEvent
+
+if TYPE_CHECKING:
+    from agent.learn.read_text import PointedText
 
 # One step as the task file holds it: its kind, and the mapping or value under it.
 StepData = dict[str, Any]
@@ -40,9 +43,13 @@ class LearnedStep:
 
 
 @dataclass(frozen=True, slots=True)
-class _Executed:
+class Executed:
+    """An action carried out, and what was seen about it (None: nothing); for a click on no
+    element, the text OCR read under it (a demonstration's)."""
+
     action: Action
     context: ActionContext | None
+    text: PointedText | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +59,29 @@ class _Waited:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class WindowClosed:
+    """The window an action was made in closed after it (a dialog's OK): the next step waits
+    until it has, as the one who did it saw it go."""
+
+    title: str
+
+
 # A scripted wait shorter than this held nothing up: the condition held already.
 WAITED_SECONDS = 0.05
 
 
-def executed_actions(events: Iterable[LoggedEvent]) -> list[_Executed | _Waited]:
+def executed_actions(events: Iterable[LoggedEvent]) -> list[Executed | _Waited]:
     """The actions a run carried out, in order, each with what the run saw about it, and
     the waits of its script (a decision with no action and no model: a `wait_for`)."""
-    executed: list[_Executed | _Waited] = []
+    executed: list[Executed | _Waited] = []
     for event in events:
         if isinstance(event, ActionExecuted) and isinstance(event.action, Action):
-            executed.append(_Executed(event.action, None))
+            executed.append(Executed(event.action, None))
         elif isinstance(event, ActionContext) and executed:
             last = executed[-1]
-            if isinstance(last, _Executed) and last.context is None:
-                executed[-1] = _Executed(last.action, event)
+            if isinstance(last, Executed) and last.context is None:
+                executed[-1] = Executed(last.action, event)
         elif (
             isinstance(event, Decided)
             and not event.actions
@@ -79,11 +94,25 @@ def executed_actions(events: Iterable[LoggedEvent]) -> list[_Executed | _Waited]
 
 def learned_steps(events: Iterable[LoggedEvent], spelling: Spelling) -> list[LearnedStep]:
     """The steps that do again what a run did, its text written as `spelling` says."""
+    return steps_of(executed_actions(events), spelling)
+
+
+def steps_of(
+    done_in_order: Iterable[Executed | _Waited | WindowClosed],
+    spelling: Spelling,
+    windows: tuple[str, ...] | None = None,
+) -> list[LearnedStep]:
+    """The steps that do these actions again (a run's, or a demonstration's), each with what
+    was seen about it, its text written as `spelling` says; `windows`: the windows' titles
+    before the first action, when known."""
     steps: list[LearnedStep] = []
-    windows: tuple[str, ...] | None = None  # the windows after the previous action
-    for done in executed_actions(events):
+    for done in done_in_order:
         if isinstance(done, _Waited):
             steps.append(_waited(done.seconds))
+            continue
+        if isinstance(done, WindowClosed):
+            gone = {"window": spelling.window(done.title), "gone": True}
+            steps.append(LearnedStep({"wait_for": gone}))
             continue
         steps.append(_step(done, spelling))
         context = done.context
@@ -103,10 +132,10 @@ def _waited(seconds: float) -> LearnedStep:
     return LearnedStep({"wait": margin}, f"the run waited {seconds:.1f}s here for something")
 
 
-def _step(done: _Executed, spelling: Spelling) -> LearnedStep:
+def _step(done: Executed, spelling: Spelling) -> LearnedStep:
     match done.action:
         case Click() as click:
-            return _click(click, done.context, spelling)
+            return _click(click, done.context, spelling, done.text)
         case TypeText(text=text):
             return LearnedStep({"type": spelling.typed(text)})
         case KeyPress(keys=keys):
@@ -129,7 +158,9 @@ def _step(done: _Executed, spelling: Spelling) -> LearnedStep:
     raise AssertionError(f"not an input action: {done.action}")  # Done/Fail/AskBoss end a run
 
 
-def _click(click: Click, context: ActionContext | None, spelling: Spelling) -> LearnedStep:
+def _click(
+    click: Click, context: ActionContext | None, spelling: Spelling, text: PointedText | None
+) -> LearnedStep:
     kind = "double_click" if click.count == 2 else "click"
     extra: dict[str, Any] = {}
     if click.button != "left":
@@ -145,6 +176,15 @@ def _click(click: Click, context: ActionContext | None, spelling: Spelling) -> L
         if element.matches > 1:
             spec["nth"] = element.nth
         return LearnedStep({kind: {**spec, **extra}})
+    if text is not None and element is None:
+        spec = {
+            "text": spelling.literal(text.text),
+            "within": {"window": spelling.window(text.window)},
+        }
+        if text.matches > 1:
+            spec["nth"] = text.nth
+        why = "no accessible element was under the point: the text OCR read there"
+        return LearnedStep({kind: {**spec, **extra}}, why)
     if context is not None and context.window and context.window_box is not None:
         box = context.window_box
         point = {"x": click.x - box.left, "y": click.y - box.top}
@@ -159,28 +199,55 @@ def _click(click: Click, context: ActionContext | None, spelling: Spelling) -> L
     return LearnedStep({kind: {"x": click.x, "y": click.y, **extra}}, why)
 
 
+def is_point(step: LearnedStep) -> bool:
+    """Whether a click step is written as a point (no element was there to name)."""
+    spec = step.data.get("click") or step.data.get("double_click")
+    return isinstance(spec, dict) and "x" in spec
+
+
 class Spelling:
     """How a run's text is written in a task file: braces doubled (a task file reads `{x}` as a
     variable), the run's workdir as `{workdir}` (each run gets its own), secrets' placeholders
     kept, and typed text that is a variable's whole value as that variable."""
 
     def __init__(
-        self, variables: Mapping[str, str], secrets: Collection[str], workdir: str = ""
+        self,
+        variables: Mapping[str, str],
+        secrets: Collection[str],
+        workdir: str = "",
+        titled: Collection[str] = (),
     ) -> None:
         self._variables = variables
         self._placeholders = {"{" + name + "}" for name in secrets}
         self._workdir = workdir
+        # Text put back as `{name}` in window titles: the workdir, and these variables (a
+        # file name typed, which the title then shows).
+        self._in_titles = {
+            value: name
+            for name, value in [("workdir", workdir), *((n, variables[n]) for n in titled)]
+            if value
+        }
 
     def literal(self, text: str) -> str:
         doubled = text.replace("{", "{{").replace("}", "}}")
         return doubled.replace(self._workdir, "{workdir}") if self._workdir else doubled
 
     def window(self, title: str) -> str:
-        """The regular expression for exactly this title, the workdir in it as `{workdir}`."""
-        if not self._workdir or self._workdir not in title:
+        """The regular expression for exactly this title, the workdir (and the variables
+        put back in titles) in it as `{workdir}` (and `{name}`)."""
+        shown = [value for value in self._in_titles if value in title]
+        if not shown:
             return self.literal(window_pattern(title))
-        pieces = [self.literal(re.escape(piece)) for piece in title.split(self._workdir)]
-        return "^" + "{workdir}".join(pieces) + "$"
+        longest_first = "|".join(map(re.escape, sorted(shown, key=len, reverse=True)))
+        parts = re.split(f"({longest_first})", title)
+        return (
+            "^"
+            + "".join(
+                "{" + self._in_titles[part] + "}" if index % 2 else self.literal(re.escape(part))
+                for index, part in enumerate(parts)
+            )
+            + "$"
+        )
 
     def typed(self, text: str) -> str:
         for name, value in self._variables.items():
