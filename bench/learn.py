@@ -31,15 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.actions import Action, Click, Drag, KeyPress, Scroll, TypeText
-from agent.record.events import Decided, RunStarted
+from agent.actions import Action
 from agent.record.log import read_run
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # the fake model server is the tests' own
 
 from tests.helpers import run_shain, run_task  # noqa: E402
-from tests.model_server import ModelServer, Reply, Request, chat_tool_call  # noqa: E402
+from tests.model_server import (  # noqa: E402
+    ModelServer,
+    Reply,
+    Request,
+    chat_tool_call,
+    doing_as_the_oracle_did,
+    the_oracles_actions,
+)
 
 BENCH = REPO / "tasks" / "bench"
 TASKS = (
@@ -74,34 +80,7 @@ def _oracle_steps(task: Path, folder: Path, seed: str) -> tuple[list[tuple[Actio
                    leaves_nothing=False)  # fmt: skip
     if run.code != 0:
         raise SystemExit(f"{task.stem}: the oracle failed: {run.result} {run.stderr[-400:]}")
-    record = read_run(run.run_folder)
-    width = record.events_of(RunStarted)[0].screen.width
-    steps = [
-        tuple(a for a in d.actions if isinstance(a, Action)) for d in record.events_of(Decided)
-    ]
-    return steps[:-1], width  # the last is the oracle's Done
-
-
-def _computer(action: Action, scale: float) -> dict[str, Any]:
-    """An action as OpenAI's computer tool writes it, in pixels of a screenshot `scale` times
-    the screen's size."""
-
-    def at(x: int, y: int) -> dict[str, int]:
-        return {"x": round(x * scale), "y": round(y * scale)}
-
-    match action:
-        case Click(x=x, y=y, button=button, count=count):
-            kind = "double_click" if count == 2 else "click"
-            return {"type": kind, **at(x, y), "button": button}
-        case TypeText(text=text):
-            return {"type": "type", "text": text}
-        case KeyPress(keys=keys):
-            return {"type": "keypress", "keys": list(keys)}
-        case Drag(path=path):
-            return {"type": "drag", "path": [at(p.x, p.y) for p in path]}
-        case Scroll(x=x, y=y, scroll_x=right, scroll_y=down):
-            return {"type": "scroll", **at(x, y), "scroll_x": right * 100, "scroll_y": down * 100}
-    raise SystemExit(f"the fake model cannot send {action!r}")
+    return the_oracles_actions(run.run_folder)
 
 
 def _image_tokens(width: int, height: int) -> int:
@@ -131,30 +110,6 @@ def _estimated(request: Request, name: str, arguments: dict[str, Any]) -> Reply:
     prompt += sum(_image_tokens(w, h) for w, h in request.image_sizes())
     completion = len(json.dumps(arguments)) // 4 + 10
     return chat_tool_call(name, arguments, usage=(prompt, completion))
-
-
-def _replies(
-    steps: list[tuple[Action, ...]], width: int, latency: float
-) -> list[Callable[[Request], Reply]]:
-    """One reply per model call: each oracle action, a wait for each oracle wait, then done."""
-    planned: list[Action | None] = []  # None: a wait
-    for actions in steps:
-        planned += list(actions) or [None]
-
-    def reply(action: Action | None, last: bool) -> Callable[[Request], Reply]:
-        def answer(request: Request) -> Reply:
-            time.sleep(latency)  # as a model thinks
-            if last:
-                return _estimated(request, "done", {"summary": "did as the oracle did"})
-            scale = request.image_sizes()[-1][0] / width
-            wait = {"type": "wait"}
-            return _estimated(
-                request, "computer", wait if action is None else _computer(action, scale)
-            )
-
-        return answer
-
-    return [reply(action, False) for action in planned] + [reply(None, True)]
 
 
 # ---- one round
@@ -221,7 +176,12 @@ def main() -> None:
             folder = root / name / f"round-{index + 1}"
             folder.mkdir(parents=True)
             rounds.append(
-                measure(task, folder, args.seed, _replies(steps, width, args.model_latency))
+                measure(
+                    task,
+                    folder,
+                    args.seed,
+                    doing_as_the_oracle_did(steps, width, _estimated, args.model_latency),
+                )
             )
         rows[name] = {
             field: statistics.median(getattr(m, field) for m in rounds)

@@ -24,8 +24,13 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from agent.actions import Action, Click, Drag, KeyPress, Scroll, TypeText
+from agent.record.events import Decided, RunStarted
+from agent.record.log import read_run
 
 MODEL_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/responses"})
 DEFAULT_CHAT_MODEL = "scripted-chat-model"
@@ -394,3 +399,70 @@ def error_reply(
     if retry_after is not None:
         reply.headers["Retry-After"] = f"{retry_after:g}"
     return reply
+
+
+# ---- a fake model whose judgement is a task's oracle
+
+
+def the_oracles_actions(run_folder: Path) -> tuple[list[tuple[Action, ...]], int]:
+    """An oracle run's actions, a tuple per step (empty where it waited; its final Done left
+    out), and the width of the screen it ran on."""
+    record = read_run(run_folder)
+    width = record.events_of(RunStarted)[0].screen.width
+    steps = [
+        tuple(a for a in d.actions if isinstance(a, Action)) for d in record.events_of(Decided)
+    ]
+    return steps[:-1], width
+
+
+def computer_call(action: Action, scale: float) -> dict[str, Any]:
+    """An action as OpenAI's computer tool writes it, in pixels of a screenshot `scale` times
+    the screen's size."""
+
+    def at(x: int, y: int) -> dict[str, int]:
+        return {"x": round(x * scale), "y": round(y * scale)}
+
+    match action:
+        case Click(x=x, y=y, button=button, count=count):
+            kind = "double_click" if count == 2 else "click"
+            return {"type": kind, **at(x, y), "button": button}
+        case TypeText(text=text):
+            return {"type": "type", "text": text}
+        case KeyPress(keys=keys):
+            return {"type": "keypress", "keys": list(keys)}
+        case Drag(path=path):
+            return {"type": "drag", "path": [at(p.x, p.y) for p in path]}
+        case Scroll(x=x, y=y, scroll_x=right, scroll_y=down):
+            return {"type": "scroll", **at(x, y), "scroll_x": right * 100, "scroll_y": down * 100}
+    raise ValueError(f"the fake model cannot send {action!r}")
+
+
+def _tool_call(request: Request, name: str, arguments: dict[str, Any]) -> Reply:
+    return chat_tool_call(name, arguments)
+
+
+def doing_as_the_oracle_did(
+    steps: list[tuple[Action, ...]],
+    width: int,
+    answer: Callable[[Request, str, dict[str, Any]], Reply] = _tool_call,
+    latency: float = 0.0,
+) -> list[Callable[[Request], Reply]]:
+    """Replies for `--policy openai-chat`: each of the oracle's actions in the screenshot's
+    pixels, a wait where it waited, then done; `answer` makes each reply (a tool call),
+    `latency` is how long the fake thinks first."""
+    planned: list[Action | None] = []  # None: a wait
+    for actions in steps:
+        planned += list(actions) or [None]
+
+    def reply(action: Action | None, last: bool) -> Callable[[Request], Reply]:
+        def respond(request: Request) -> Reply:
+            time.sleep(latency)  # as a model thinks
+            if last:
+                return answer(request, "done", {"summary": "did as the oracle did"})
+            scale = request.image_sizes()[-1][0] / width
+            call = {"type": "wait"} if action is None else computer_call(action, scale)
+            return answer(request, "computer", call)
+
+        return respond
+
+    return [reply(action, False) for action in planned] + [reply(None, True)]

@@ -22,7 +22,8 @@ own actions (bench/settle_vs_sleep.py, which also shows each rule's alternatives
   drawing is awaited for 0.35 s: an app building a dialog draws its first pixel 0.23-0.3 s
   after ctrl+s.
 With the old rule (sampling, 0.2 s of quiet for every action) 2.8-8.6 % of observations were
-stale at a median of 0.24-0.26 s.
+stale at a median of 0.24-0.26 s; with these, none of 315 (three runs of the suite's 105
+actions) at a median of 0.155 s, and a fifth to a third of the CPU per settling screen.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """`shain learn`: a successful run becomes a task file that does the task again with no model.
 
-Benchmark tasks are solved by their oracle, each run turned into a file, and the file run on a
-fresh virtual screen: it must succeed (the task's own checks), as a plain script. Runs go in
-parallel threads, each its own `shain run --virtual-display` process and screen.
+Benchmark tasks are done by a (fake) model whose judgement is the task's oracle: the oracle
+runs first, and the fake answers each request with what it did there, in the screenshot's
+pixels. Each model run is turned into a file, and the file run on a fresh virtual screen: it
+must succeed (the task's own checks), as a plain script with no model. Runs go in parallel
+threads, each its own `shain run --virtual-display` process and screen.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +17,13 @@ import pytest
 import yaml
 
 from tests.helpers import REPO, TaskRun, run_shain, run_task
-from tests.model_server import ModelServer, Reply, Request, chat_tool_call, click_the_mark_named
+from tests.model_server import (
+    ModelServer,
+    chat_tool_call,
+    click_the_mark_named,
+    doing_as_the_oracle_did,
+    the_oracles_actions,
+)
 from tests.run_json import read_run_json
 
 pytestmark = pytest.mark.desktop
@@ -39,73 +46,35 @@ SEED = "2"
 PARALLEL = 6
 
 
-def _learn(run: TaskRun, output: Path) -> str:
-    assert run.code == 0, (run.result, run.stderr)
-    learned = run_shain("learn", str(run.run_folder), "-o", str(output))
-    assert learned.returncode == 0, learned.stderr
-    return learned.stdout
-
-
-def _oracle_learned_replayed(name: str, tmp_path: Path) -> tuple[str, TaskRun | str, Path]:
-    """(task, the replay of its learned file or why there is none, the learned file)."""
+def _model_learned_replayed(name: str, tmp_path: Path) -> tuple[str, TaskRun | str, Path]:
+    """(task, the replay of the file learned from its model run or why there is none, the
+    learned file)."""
     folder = tmp_path / name
     folder.mkdir()
     learned = folder / "learned.yaml"
-    oracle = run_task(BENCH / f"{name}.yaml", folder, "--policy", "oracle", "--seed", SEED,
-                      workdir="oracle", leaves_nothing=False)  # fmt: skip
+    task = BENCH / f"{name}.yaml"
+    oracle = run_task(task, folder, "--policy", "oracle", "--seed", SEED, workdir="oracle",
+                      leaves_nothing=False)  # fmt: skip
     if oracle.code != 0:
         return name, f"the oracle failed: {oracle.result} {oracle.stderr[-300:]}", learned
-    written = run_shain("learn", str(oracle.run_folder), "-o", str(learned))
+    with ModelServer() as server:
+        server.script(*doing_as_the_oracle_did(*the_oracles_actions(oracle.run_folder)))
+        model = run_task(
+            task, folder, "--policy", "openai-chat", "--base-url", server.base_url, "--seed",
+            SEED, workdir="model", env={"OPENAI_API_KEY": "sk-test-learn"}, leaves_nothing=False,
+        )  # fmt: skip
+    if model.code != 0:
+        return name, f"the model run failed: {model.result} {model.stderr[-300:]}", learned
+    written = run_shain("learn", str(model.run_folder), "-o", str(learned))
     if written.returncode != 0:
         return name, f"learn failed: {written.stderr}", learned
     replay = run_task(learned, folder, "--seed", SEED, workdir="replay", leaves_nothing=False)
     return name, replay, learned
 
 
-def _galculator_by_marks(request: Request) -> Reply:
-    """The model's judgement on galculator-mouse: from the goal's sum, the next button to
-    click by its mark (the listing names them), then ctrl+c, then done."""
-    text = json.dumps(request.body, ensure_ascii=False)
-    total = re.search(r"compute (\d+) \+ (\d+)", text)
-    assert total is not None, text[:800]
-    plan = [*total.group(1), "+", *total.group(2), "="]
-    taken = len(re.findall(r"step \d+: ", text))  # the prompt's "Steps so far" lines
-    if taken < len(plan):
-        label = re.escape(plan[taken])
-        mark = re.search(rf"\[(\d+)\] [a-z ]+'{label}' in 'galculator'", text)
-        assert mark is not None, text[-1500:]
-        return chat_tool_call("computer", {"type": "click", "mark": int(mark.group(1))})
-    if taken == len(plan):
-        return chat_tool_call("computer", {"type": "keypress", "keys": ["CTRL", "C"]})
-    return chat_tool_call("done", {"summary": "copied the sum"})
-
-
-def _model_learned_replayed(tmp_path: Path) -> tuple[str, TaskRun | str, Path]:
-    """galculator-mouse done by a (fake) model, learned, and replayed without it."""
-    folder = tmp_path / "by-model"
-    folder.mkdir()
-    learned = folder / "learned.yaml"
-    with ModelServer() as server:
-        server.script(*([_galculator_by_marks] * 12))
-        model = run_task(
-            BENCH / "galculator-mouse.yaml", folder, "--policy", "openai-chat", "--marks",
-            "--base-url", server.base_url, "--seed", SEED, workdir="model",
-            env={"OPENAI_API_KEY": "sk-test-learn"}, leaves_nothing=False,
-        )  # fmt: skip
-    if model.code != 0:
-        return "by-model", f"the model run failed: {model.result} {model.stderr[-300:]}", learned
-    written = run_shain("learn", str(model.run_folder), "-o", str(learned))
-    if written.returncode != 0:
-        return "by-model", f"learn failed: {written.stderr}", learned
-    replay = run_task(learned, folder, "--seed", SEED, workdir="replay", leaves_nothing=False)
-    return "by-model", replay, learned
-
-
-def test_oracle_and_model_runs_learned_replay_with_success_and_no_model(tmp_path: Path) -> None:
+def test_model_runs_learned_replay_with_success_and_no_model(tmp_path: Path) -> None:
     with ThreadPoolExecutor(PARALLEL) as pool:
-        model = pool.submit(_model_learned_replayed, tmp_path)
-        results = list(pool.map(lambda n: _oracle_learned_replayed(n, tmp_path), LEARNED_TASKS))
-        results.append(model.result())
+        results = list(pool.map(lambda n: _model_learned_replayed(n, tmp_path), LEARNED_TASKS))
     failures = {
         name: replay
         if isinstance(replay, str)
@@ -123,16 +92,22 @@ def test_oracle_and_model_runs_learned_replay_with_success_and_no_model(tmp_path
         # Clicks name what they hit; none is a bare screen point.
         clicks = [s.get("click") or s.get("double_click") for s in steps]
         assert all("role" in c or "within" in c for c in clicks if c), (name, clicks)
-    for folder in ("galculator-mouse", "by-model"):
-        galculator = yaml.safe_load((tmp_path / folder / "learned.yaml").read_text())
-        first = galculator["steps"][0]["click"]
-        assert first["role"] == "button" and first["within"] == {"window": "^galculator$"}
-        assert first["name"] == galculator["vars"]["a_tens"]
+    # The model clicked points; the file names what was under them.
+    galculator = yaml.safe_load((tmp_path / "galculator-mouse" / "learned.yaml").read_text())
+    first = galculator["steps"][0]["click"]
+    assert first["role"] == "button" and first["within"] == {"window": "^galculator$"}
+    assert first["name"] == galculator["vars"]["a_tens"]
     switch = yaml.safe_load((tmp_path / "switch-windows" / "learned.yaml").read_text())
     assert set(switch["steps"][0]["click"]) == {"x", "y", "within"}  # on the title bar
-    model_run = read_run_json(min((tmp_path / "by-model" / "runs").iterdir()))  # the first
-    assert model_run.summary is not None and model_run.summary["input_tokens"] > 0
-    assert {e["by"]["kind"] for e in model_run.events_of("decided")} == {"model"}
+    for name in LEARNED_TASKS:
+        runs = sorted((tmp_path / name / "runs").iterdir())
+        model_run = next(
+            record
+            for record in map(read_run_json, runs)
+            if record.events_of("run_started")[0]["policy"].startswith("openai-chat")
+        )
+        assert model_run.summary is not None and model_run.summary["input_tokens"] > 0, name
+        assert {e["by"]["kind"] for e in model_run.events_of("decided")} == {"model"}, name
 
 
 # A step recorded against a dialog whose button read "Send"; the dialog now reads {label}.
