@@ -13,9 +13,10 @@ own actions (bench/settle_vs_sleep.py, which also shows each rule's alternatives
   within a few ms of the event and finishes within ~70 ms (galculator's display);
 - 0.2 s after typing text, and after Escape: a file chooser's completion, a search's refilter
   and a closing popup draw again 0.1-0.19 s after the first reaction;
-- 0.3 s after a key that activates a button (Enter, space, alt+letter): GTK shows a
-  keyboard-activated button pressed for 250 ms before it acts (ACTIVATE_TIMEOUT in
-  gtkbutton.c), and an Enter in a file chooser's name field does it twice (0.26 s, 0.52 s).
+- 0.3 s after a key that activates a button (Enter, space, alt+letter; typed text with a
+  newline): GTK shows a keyboard-activated button pressed for 250 ms before it acts
+  (ACTIVATE_TIMEOUT in gtkbutton.c), and an Enter in a file chooser's name field does it
+  twice (0.26 s, 0.52 s).
   Nothing is drawn, mapped or sent in that pause: the app sleeps on a timer, which no X
   signal shows; only the accessibility tree's "armed" state would, at ~50 ms a read;
 - after a shortcut (ctrl, alt or super with a key; F-keys) that drew nothing, a first
@@ -87,6 +88,10 @@ class SettlePolicy:
     def rule_for(self, action: Action | None) -> QuietRule:
         usual = QuietRule(self.quiet, max(self.quiet, self.first_change_grace))
         match action:
+            case TypeText(text=text) if "\n" in text or "\r" in text:
+                # A typed newline is an Enter: in a one-line field it activates the default
+                # button, which GTK holds 250 ms first (a password dialog's OK).
+                return QuietRule(self.activating_quiet, self.activating_quiet)
             case TypeText():
                 return QuietRule(self.typing_quiet, self.typing_quiet)
             case KeyPress(keys=keys) if keys:

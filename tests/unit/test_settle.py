@@ -265,6 +265,8 @@ def test_drawing_without_end_hits_the_ceiling() -> None:
         (KeyPress(("end",)), 0.08, 0.1),
         (KeyPress(("shift", "end")), 0.08, 0.1),
         (TypeText("drafts"), 0.2, 0.2),
+        (TypeText("\n"), 0.3, 0.3),
+        (TypeText("hunter2\n"), 0.3, 0.3),
         (KeyPress(("escape",)), 0.2, 0.2),
         (KeyPress(("enter",)), 0.3, 0.3),
         (KeyPress(("Return",)), 0.3, 0.3),
