@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from agent.actions import Action, AskBoss, Click, Done, Fail, Wait, describe_action
+from agent.desktop.current_frame import CurrentFrame
 from agent.desktop.protocol import Desktop, Frame
 from agent.desktop.settle import Fingerprint, SettlePolicy, fingerprint, wait_until_settled
 from agent.errors import (
@@ -126,6 +127,7 @@ class Runner:
         witness: ClickWitness | None = None,
     ) -> None:
         self.desktop = desktop
+        self._screen_now = CurrentFrame(desktop)
         self.policy = policy
         self.bus = bus
         self.stop = stop
@@ -192,7 +194,7 @@ class Runner:
             self.history.append(StepRecord(step - 1, (), "", note=self._notes.get()))
         self.bus.emit(StepStarted(step))
         before = time.monotonic()
-        frame = self.desktop.capture()
+        frame = self._screen_now()
         if self.secrets is not None:
             frame = self.secrets.censor(frame)  # before the model or the log sees it
         self.bus.emit(Observed(step, frame, frame.captured_at - before))
@@ -241,7 +243,7 @@ class Runner:
             repeated = self._note_repeat(action, changed)
             if repeated is not None:
                 return Outcome("failed", repeated, step)
-            reference = fingerprint(self.desktop.capture())
+            reference = fingerprint(self._screen_now())
         self._streaks.failed_actions = 0
         self.history.append(StepRecord(step, decision.actions, decision.thought))
         return None
@@ -312,7 +314,7 @@ class Runner:
             return message, False
         acted = time.monotonic() - before
         settled = wait_until_settled(
-            self.desktop.capture, reference, self.stop, self.settle, drawing, action
+            self._screen_now, reference, self.stop, self.settle, drawing, action
         )
         if self.secrets is not None:
             self.secrets.settled()

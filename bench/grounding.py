@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from agent.benchmark.grounding import (
@@ -51,7 +50,7 @@ from agent.desktop.screen import Screen
 from agent.desktop.virtual_display import DEFAULT_SIZE
 from agent.geometry import Box, Size
 from agent.perception.conditions import WindowAppears, wait_for
-from agent.perception.encoding import downscaled, frame_to_image
+from agent.perception.encoding import downscaled, frame_to_image, image_to_frame
 from agent.perception.locator import TextReader
 from agent.perception.screen_elements import ScreenElements, default_text_reader
 from agent.stop import StopToken
@@ -125,17 +124,10 @@ def grounders(elements: ScreenElements, use_ocr: bool) -> list[Grounder]:
 MODEL_SIZE = Size(1280, 720)
 
 
-def _frame_of(image: Image.Image) -> Frame:
-    rgb = np.asarray(image.convert("RGB"))
-    pixels = np.full((*rgb.shape[:2], 4), 255, dtype=np.uint8)
-    pixels[..., :3] = rgb[..., ::-1]
-    return Frame(pixels, time.monotonic())
-
-
 def model_size_frames(frame: Frame) -> dict[str, Frame]:
     """The frame as a model is shown it, by Shain's downscale and by the BOX filter."""
     box = frame_to_image(frame).resize((MODEL_SIZE.width, MODEL_SIZE.height), Image.Resampling.BOX)
-    return {"downscaled": _frame_of(downscaled(frame, MODEL_SIZE)), "BOX": _frame_of(box)}
+    return {"downscaled": downscaled(frame, MODEL_SIZE), "BOX": image_to_frame(box)}
 
 
 def names_read(

@@ -33,6 +33,7 @@ from typing import Any
 
 from agent.actions import Action, KeyPress, TypeText
 from agent.desktop.apps import AppLauncher, private_screen
+from agent.desktop.current_frame import CurrentFrame
 from agent.desktop.local import LocalDesktop
 from agent.desktop.processes import all_processes
 from agent.desktop.settle import fingerprint, wait_until_settled
@@ -76,14 +77,17 @@ def _loop(desktop: LocalDesktop, way: str, seconds: float) -> dict[str, float]:
     actions: tuple[Action, ...] = (TypeText("x"), KeyPress(("backspace",)))
     time.sleep(1.0)  # the window comes to rest
     cpu_before, xvfb_before, started = time.process_time(), _xvfb_cpu_seconds(), time.monotonic()
+    # As the loop looks: on drawing reports a look reuses the last capture while nothing was
+    # drawn since (settle's capture at rest is the next reference); sampling captures each time.
+    look = CurrentFrame(desktop) if drawing is not None else desktop.capture
     settles = 0
     while time.monotonic() - started < seconds:
         action = actions[settles % 2]
-        reference = fingerprint(desktop.capture()).copy()
+        reference = fingerprint(look()).copy()
         if drawing is not None:
             drawing.forget()
         desktop.execute(action, stop)
-        wait_until_settled(desktop.capture, reference, stop, drawing=drawing, action=action)
+        wait_until_settled(look, reference, stop, drawing=drawing, action=action)
         settles += 1
     wall = time.monotonic() - started
     return {

@@ -94,6 +94,7 @@ from agent.actions import Action, Done, Fail, Wait, describe_action
 from agent.benchmark.runs import BENCH_TASKS, find_tasks
 from agent.desktop.apps import AppLauncher, private_screen
 from agent.desktop.capture import ScreenCapture
+from agent.desktop.current_frame import CurrentFrame
 from agent.desktop.damage import ScreenDrawing
 from agent.desktop.local import LocalDesktop
 from agent.desktop.protocol import Frame
@@ -292,11 +293,14 @@ def trace_action(
 
     tracer = threading.Thread(target=record, daemon=True)
     tracer.start()
+    # The loop's looks: settle's capture at rest is given again to the next look while the
+    # X server reports no drawing since (agent/desktop/current_frame.py).
+    screen_now = CurrentFrame(desktop)
     settle = wait_until_settled(
-        desktop.capture, fingerprint(before), stop, drawing=drawing, action=action
+        screen_now, fingerprint(before), stop, drawing=drawing, action=action
     )
-    # What Shain's next step observes: its capture right after settle returned.
-    observed = trace.record_observation(desktop.capture())
+    # What Shain's next step observes: its look right after settle returned.
+    observed = trace.record_observation(screen_now())
     settled.set()
     tracer.join()
     drawn = [moment - trace.started for moment in recorder.stop()]

@@ -3,7 +3,7 @@
 One step is the work an agent does around each model call, settle time excluded:
 
   ours    LocalDesktop.capture() (one reused mss) -> downscaled to 1280x720 (OpenCV, still BGRA)
-          -> encode_jpeg(quality=80) -> LocalDesktop.execute(Click) (pyautogui, PAUSE = 0)
+          -> encode_jpeg(quality=80) (OpenCV) -> LocalDesktop.execute(Click) (XTest, one batch)
   common  pyautogui.screenshot() -> resize to 1280x720 (LANCZOS) -> PNG (Pillow's default
           compression) -> pyautogui.click() with pyautogui's default PAUSE of 0.1 s
 
@@ -64,9 +64,9 @@ LABELS = {
 }
 OURS_DOES = {
     "capture": "LocalDesktop.capture() (mss, reused)",
-    "resize": "downscaled(frame, 1280x720): cv2.resize INTER_LINEAR at 1.5x, then RGB",
-    "encode": f"encode_jpeg(quality={JPEG_QUALITY})",
-    "click": "LocalDesktop.execute(Click) (pyautogui, PAUSE=0)",
+    "resize": "downscaled(frame, 1280x720): cv2.resize INTER_LINEAR at 1.5x, still BGRA",
+    "encode": f"encode_jpeg(quality={JPEG_QUALITY}): OpenCV libjpeg-turbo, from BGRA",
+    "click": "LocalDesktop.execute(Click): pyautogui's fail-safe check, then XTest in one batch",
 }
 COMMON_DOES = {
     "resize": "image.resize((1280, 720), LANCZOS)",

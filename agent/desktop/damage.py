@@ -55,6 +55,7 @@ class ScreenDrawing:
         self._name = screen.display or ""
         self.latest: float | None = None  # monotonic time of the latest drawing since forget
         self.rectangles = 0  # how many drawn rectangles were reported since forget
+        self._reports = 0  # how many since the start, never forgotten
 
     def forget(self) -> None:
         """Count drawing from now on only (call it just before acting)."""
@@ -72,6 +73,16 @@ class ScreenDrawing:
         self._read()
         return self.latest
 
+    def reported(self) -> int:
+        """How many drawings were reported since the start; a round trip first, so that every
+        drawing the server did before this call is counted."""
+        try:
+            self._display.sync()
+        except Exception as error:  # as in wait
+            raise self._gone(error) from error
+        self._read()
+        return self._reports
+
     def _read(self) -> None:
         display = self._display
         try:
@@ -80,6 +91,7 @@ class ScreenDrawing:
                 if event.type == self._notify:
                     self.latest = time.monotonic()
                     self.rectangles += 1
+                    self._reports += 1
         except Exception as error:  # as in wait
             raise self._gone(error) from error
 

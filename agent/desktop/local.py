@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from agent.actions import (
     Action,
@@ -39,6 +39,7 @@ from agent.desktop.damage import ScreenDrawing
 from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
 from agent.desktop.protocol import Frame
 from agent.desktop.screen import Screen
+from agent.desktop.x11_input import BUTTONS, X11Input
 from agent.errors import ActionError, DesktopError, EnvironmentProblem, ScreenGone, Stopped
 from agent.geometry import Size
 from agent.keys import MODIFIERS, executor_key_name
@@ -46,13 +47,8 @@ from agent.stop import StopToken
 
 _log = logging.getLogger(__name__)
 
-# Characters pyautogui types itself; anything else goes through the text typer below.
-if TYPE_CHECKING:
-    from agent.desktop.x11_input import X11Input
-
-# X's pointer buttons for a mouse's side buttons.
-_SIDE_BUTTONS = {"back": 8, "forward": 9}
 _DRAG_POINT_SECONDS = 0.03
+# Characters pyautogui types itself; anything else goes through the text typer below.
 _PYAUTOGUI_CHARACTERS = {chr(code) for code in range(0x20, 0x7F)} | {"\n", "\t"}
 _TYPED_AS = {"\n": "enter", "\t": "tab", " ": "space"}
 # X keysym names of the punctuation characters (letters and digits are their own names).
@@ -179,7 +175,7 @@ class LocalDesktop:
         self._held_keys: list[str] = []
         self._held_buttons: set[str] = set()
         self._typer: _CharacterTyper | None = None
-        self._x11_input: X11Input | None = None  # made for the first back or forward click
+        self._x11_input: X11Input | None = None  # made for the first click
         self.last_input_at: float | None = None  # monotonic time of the last injected event
         # Says what the agent is injecting, so a BossWatcher can tell the boss's input apart.
         self.injection = injection if injection is not None else InjectionWindow()
@@ -250,11 +246,14 @@ class LocalDesktop:
     def _execute(self, action: Action, stop: StopToken) -> None:
         gui = self._gui
         match action:
-            case Click(x=x, y=y, button="back" | "forward" as button, count=count, hold=hold):
+            case Click(x=x, y=y, button=button, count=count, hold=hold) if self._display:
                 with self._holding(hold):
-                    self._side_buttons().click(
-                        *self.to_input(x, y), button=_SIDE_BUTTONS[button], count=count
-                    )
+                    # XTest in one batch (0.3 ms, against pyautogui's 1 ms of a round trip
+                    # per event); pyautogui's fail-safe check still comes first.
+                    gui.failSafeCheck()
+                    self._xtest().click(*self.to_input(x, y), button=BUTTONS[button], count=count)
+            case Click(button="back" | "forward"):
+                raise ActionError("the back and forward buttons need an X11 screen")
             case Click(x=x, y=y, button=button, count=count, hold=hold):
                 with self._holding(hold):
                     gui.click(*self.to_input(x, y), clicks=count, interval=0.0, button=button)
@@ -334,14 +333,10 @@ class LocalDesktop:
                 self._gui.keyUp(name)
                 self._held_keys.remove(name)
 
-    def _side_buttons(self) -> X11Input:
-        """XTest for the back and forward buttons (8 and 9), which pyautogui has not."""
-        if self._display is None:
-            raise ActionError("the back and forward buttons need an X11 screen")
+    def _xtest(self) -> X11Input:
+        """XTest on a connection of its own (X11 only): clicks, side buttons included."""
         if self._x11_input is None:
-            from agent.desktop.x11_input import X11Input
-
-            self._x11_input = X11Input(self._display)
+            self._x11_input = X11Input(self._display or "")
         return self._x11_input
 
     def release_held_keys(self) -> None:

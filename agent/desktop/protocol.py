@@ -43,6 +43,11 @@ class Drawing(Protocol):
         """Wait up to `timeout` s for drawing, returning early on some; `latest` then."""
         ...
 
+    def reported(self) -> int:
+        """How many drawings were reported since the reports began, every drawing the
+        server did before this call included (it costs a round trip to the server)."""
+        ...
+
 
 class Desktop(Protocol):
     """A screen to look at and act on. Coordinates are pixels of the captured frame."""

@@ -24,7 +24,8 @@ own actions (bench/settle_vs_sleep.py, which also shows each rule's alternatives
   after ctrl+s.
 With the old rule (sampling, 0.2 s of quiet for every action) 2.8-8.6 % of observations were
 stale at a median of 0.24-0.26 s; with these, none of 315 (three runs of the suite's 105
-actions) at a median of 0.155 s, and a fifth to a third of the CPU per settling screen.
+actions) with the observation at a median of 0.148 s, and a sixth of the CPU per settling
+screen (its one capture at rest is also the next look: agent/desktop/current_frame.py).
 """
 
 from __future__ import annotations

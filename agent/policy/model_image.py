@@ -17,7 +17,14 @@ from typing import Literal
 from agent.actions import Action, with_points
 from agent.desktop.protocol import Frame
 from agent.geometry import Point, Size, scale_point
-from agent.perception.encoding import downscaled, encode_jpeg, encode_png, fit_within
+from agent.perception.encoding import (
+    downscaled,
+    encode_jpeg,
+    encode_png,
+    fit_within,
+    frame_to_image,
+    image_to_frame,
+)
 from agent.perception.marks import Mark, draw_marks
 
 ImageFormat = Literal["jpeg", "png"]
@@ -68,7 +75,7 @@ def prepare_image(
     screen = Size(frame.width, frame.height)
     image = downscaled(frame, size)
     if marks:
-        image = draw_marks(image, marks, screen)
+        image = image_to_frame(draw_marks(frame_to_image(image), marks, screen))
     if image_format == "png":
         return ModelImage(encode_png(image), "image/png", size, screen, grid)
     return ModelImage(encode_jpeg(image, quality), "image/jpeg", size, screen, grid)

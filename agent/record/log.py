@@ -27,7 +27,7 @@ import platformdirs
 from agent.desktop.protocol import Frame
 from agent.errors import RunLogUnwritable
 from agent.files import write_private_file
-from agent.perception.encoding import encode_jpeg, frame_to_image
+from agent.perception.encoding import encode_jpeg
 from agent.record.codec import (
     SCHEMA,
     SCHEMA_VERSION,
@@ -133,7 +133,7 @@ class RunLog:
         match event:
             case Observed(step=step, frame=Frame() as frame):
                 name = f"frames/step-{step:04d}.jpg"
-                (self.folder / name).write_bytes(encode_jpeg(frame_to_image(frame), FRAME_QUALITY))
+                (self.folder / name).write_bytes(encode_jpeg(frame, FRAME_QUALITY))
                 data["frame"] = name
             case RunStarted():
                 self._summary.update(

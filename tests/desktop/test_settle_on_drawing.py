@@ -3,6 +3,7 @@ it observes is what the screen still shows a second later, and an idle screen co
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from agent.actions import Action, KeyPress, TypeText
 from agent.desktop.apps import AppLauncher
+from agent.desktop.current_frame import CurrentFrame
 from agent.desktop.damage import ScreenDrawing
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
@@ -33,16 +35,17 @@ def _act_and_settle(desktop: LocalDesktop, action: Action) -> SettleResult:
     """What the run loop does around one action."""
     drawing = desktop.drawing
     assert drawing is not None, "Xvfb has DAMAGE: the desktop must settle on its reports"
-    reference = fingerprint(desktop.capture()).copy()
+    screen_now = CurrentFrame(desktop)
+    reference = fingerprint(screen_now()).copy()
     drawing.forget()
     desktop.execute(action, StopToken())
-    return wait_until_settled(
-        desktop.capture, reference, StopToken(), drawing=drawing, action=action
-    )
+    return wait_until_settled(screen_now, reference, StopToken(), drawing=drawing, action=action)
 
 
 def _still_the_same_a_second_later(desktop: LocalDesktop) -> None:
-    observed = desktop.capture().pixels.copy()
+    # The next step's observation, as the loop takes it (the settle's capture, given again
+    # when nothing was drawn since).
+    observed = CurrentFrame(desktop)().pixels.copy()
     time.sleep(1.0)
     later = desktop.capture().pixels
     changed = np.argwhere((observed != later).any(axis=2))
@@ -84,7 +87,9 @@ def test_an_action_that_draws_nothing_is_at_rest_at_once_and_unchanged(
     assert time.monotonic() - started < 1.0
 
 
-def _show_a_window(display_name: str) -> None:
+@contextlib.contextmanager
+def _a_white_window(display_name: str) -> Iterator[None]:
+    """A white 120x80 window at (40, 40), drawn by another client, while the block runs."""
     from Xlib import X
     from Xlib.display import Display
 
@@ -93,11 +98,48 @@ def _show_a_window(display_name: str) -> None:
     window = screen.root.create_window(
         40, 40, 120, 80, 0, screen.root_depth, X.InputOutput, background_pixel=screen.white_pixel
     )
+    window.change_attributes(override_redirect=True)  # no window manager frame, no moving
     window.map()
     display.sync()
-    time.sleep(0.3)
-    window.destroy()
-    display.close()
+    try:
+        yield
+    finally:
+        window.destroy()
+        display.sync()
+        display.close()
+
+
+def _show_a_window(display_name: str) -> None:
+    with _a_white_window(display_name):
+        time.sleep(0.3)
+
+
+def _white_inside(frame_pixels: np.ndarray) -> bool:
+    return bool((frame_pixels[60:100, 60:140, :3] == 255).all())
+
+
+def test_a_look_is_the_last_capture_until_something_is_drawn(
+    virtual_display: VirtualDisplay, desktop: LocalDesktop
+) -> None:
+    """Looking again costs a round trip, not a capture, while the X server reports no
+    drawing; any drawing, by any client, makes the next look a new capture."""
+    screen_now = CurrentFrame(desktop)
+    time.sleep(0.3)  # let whatever the tests before drew be reported
+    first = screen_now()
+    again = screen_now()
+    assert screen_now.reused == 1
+    assert again.pixels is first.pixels and again.captured_at > first.captured_at
+    assert np.array_equal(again.pixels, desktop.capture().pixels)
+    assert not _white_inside(again.pixels)
+
+    with _a_white_window(virtual_display.display):
+        shown = screen_now()
+        assert screen_now.reused == 1, "a window was drawn: the look must capture again"
+        assert _white_inside(shown.pixels)
+    gone = screen_now()
+    assert screen_now.reused == 1
+    assert not _white_inside(gone.pixels)
+    assert np.array_equal(gone.pixels, first.pixels)
 
 
 def test_an_idle_screen_reports_no_drawing_and_costs_no_cpu(

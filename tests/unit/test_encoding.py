@@ -16,6 +16,7 @@ from agent.perception.encoding import (
     encode_png,
     fit_within,
     frame_to_image,
+    image_to_frame,
 )
 
 
@@ -36,7 +37,7 @@ def test_downscaled_has_the_size_and_the_colours(size: Size) -> None:
     rgb = np.zeros((1080, 1920, 3), dtype=np.uint8)
     rgb[:, :960] = (200, 40, 10)  # the left half red, the right half blue
     rgb[:, 960:] = (0, 30, 220)
-    image = downscaled(_bgra(rgb), size)
+    image = frame_to_image(downscaled(_bgra(rgb), size))
     assert image.mode == "RGB"
     assert image.size == (size.width, size.height)
     assert image.getpixel((5, 5)) == (200, 40, 10)
@@ -50,14 +51,14 @@ def test_a_one_pixel_line_survives_the_downscale_wherever_it_falls(size: Size, c
     source column it falls on (a filter that skips pixels would drop some of them)."""
     rgb = np.full((1080, 1920, 3), 255, dtype=np.uint8)
     rgb[:, column] = 0
-    darkest = int(np.asarray(downscaled(_bgra(rgb), size)).min())
+    darkest = int(downscaled(_bgra(rgb), size).pixels[..., :3].min())
     assert darkest <= 200, f"the line at x={column} faded to {darkest} of 255"
 
 
 def test_downscaled_to_the_same_size_is_the_frame() -> None:
     rgb = np.random.default_rng(1234).integers(0, 256, (72, 128, 3), dtype=np.uint8)
-    image = downscaled(_bgra(rgb), Size(128, 72))
-    assert np.array_equal(np.asarray(image), rgb)
+    frame = _bgra(rgb)
+    assert downscaled(frame, Size(128, 72)) is frame
 
 
 @pytest.mark.parametrize(
@@ -109,14 +110,35 @@ def test_frame_to_image_turns_bgra_into_rgb() -> None:
 def test_encoded_png_decodes_to_the_same_pixels() -> None:
     frame = _bgra_frame()
     frame.pixels[..., :3] = np.random.default_rng(7).integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    data = encode_png(frame_to_image(frame))
+    frame.pixels[..., 3] = 0  # X leaves the fourth byte undefined: never a transparent PNG
+    data = encode_png(frame)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    assert np.array_equal(decoded, frame.pixels[..., 2::-1])
+    decoded = Image.open(io.BytesIO(data))
+    assert decoded.mode == "RGB"
+    assert np.array_equal(np.asarray(decoded), frame.pixels[..., 2::-1])
 
 
 def test_encoded_jpeg_is_a_jpeg_of_the_right_size() -> None:
-    image = frame_to_image(_bgra_frame(64, 48))
-    data = encode_jpeg(image, quality=75)
+    data = encode_jpeg(_bgra_frame(64, 48), quality=75)
     assert data[:3] == b"\xff\xd8\xff"
     assert Image.open(io.BytesIO(data)).size == (64, 48)
+
+
+@pytest.mark.parametrize("quality", [60, 80, 95])
+def test_the_jpeg_is_pillows_jpeg_of_the_same_pixels(quality: int) -> None:
+    """What a model was sent before OpenCV encoded it (Pillow, from RGB) is what it gets now."""
+    rgb = np.random.default_rng(quality).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    rgb[20:60, 30:120] = (220, 30, 40)  # a flat area too, where the chroma shows
+    frame = _bgra(rgb)
+    frame.pixels[..., 3] = 0
+    pillow = io.BytesIO()
+    Image.fromarray(rgb).save(pillow, "JPEG", quality=quality)
+    assert encode_jpeg(frame, quality) == pillow.getvalue()
+
+
+def test_image_to_frame_is_the_inverse_of_frame_to_image() -> None:
+    rgb = np.random.default_rng(5).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    frame = image_to_frame(Image.fromarray(rgb), captured_at=1.5)
+    assert frame.captured_at == 1.5
+    assert np.array_equal(frame.pixels[..., :3], rgb[..., ::-1])
+    assert np.array_equal(np.asarray(frame_to_image(frame)), rgb)

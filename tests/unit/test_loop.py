@@ -297,3 +297,47 @@ def test_release_held_keys_even_when_the_policy_crashes() -> None:
     with pytest.raises(RuntimeError, match="model exploded"):
         Runner(desktop, Crashing(), EventBus(), StopToken(), settle=TINY_SETTLE).run()
     assert desktop.released == 1
+
+
+class ReportedDrawing:
+    """Drawing reports of a FakeDesktop: each executed action draws once."""
+
+    def __init__(self) -> None:
+        self.latest: float | None = None
+        self.count = 0
+
+    def forget(self) -> None:
+        self.latest = None
+
+    def wait(self, timeout: float) -> float | None:
+        time.sleep(min(timeout, 0.001))
+        return self.latest
+
+    def reported(self) -> int:
+        return self.count
+
+    def drew(self) -> None:
+        self.count += 1
+        self.latest = time.monotonic()
+
+
+def test_with_drawing_reports_each_action_costs_one_capture() -> None:
+    """Settle's capture at rest is also the next action's reference and the next step's
+    observation while nothing is drawn: one capture per action, not three."""
+    desktop = FakeDesktop()
+    drawing = ReportedDrawing()
+    desktop.drawing = drawing  # type: ignore[assignment]
+    acting = desktop.execute
+
+    def execute_and_draw(action: Action, stop: StopToken) -> None:
+        acting(action, stop)
+        drawing.drew()
+
+    desktop.execute = execute_and_draw  # type: ignore[method-assign]
+    script: list[Action] = [Click(1, 1), Click(2, 2), TypeText("a")]
+    outcome, _, sink = _run([*script, Done()], desktop=desktop)
+    assert outcome.status == "done"
+    assert desktop.captures == 1 + len(script)  # the first look, then one per action
+    observed = [event.frame for event in sink.events if isinstance(event, Observed)]
+    # Every observation shows what the screen showed then (the action's mark on it).
+    assert [int(frame.pixels[0, 0, 0]) for frame in observed] == [0, 1, 2, 3]
