@@ -36,8 +36,8 @@ from agent.actions import (
 from agent.desktop.boss_input import InjectionWindow
 from agent.desktop.capture import ScreenCapture
 from agent.desktop.damage import ScreenDrawing
-from agent.desktop.exclusions import MASK_BGRA, ExcludedRegions
-from agent.desktop.protocol import Frame
+from agent.desktop.exclusions import MASK_BGRA, DrawingOrMasking, ExcludedRegions
+from agent.desktop.protocol import Drawing, Frame
 from agent.desktop.screen import Screen
 from agent.desktop.x11_input import BUTTONS, X11Input
 from agent.errors import ActionError, DesktopError, EnvironmentProblem, ScreenGone, Stopped
@@ -167,6 +167,9 @@ class LocalDesktop:
         self._capture = ScreenCapture(screen, monitor)
         self._monitor = self._capture.monitor
         self._drawing = _drawing_reports(screen) if self._display else None
+        self._drawing_or_masking = (
+            DrawingOrMasking(self._drawing, self.excluded) if self._drawing else None
+        )
         first = self.capture()
         self._size = Size(first.width, first.height)
         # HiDPI / Retina: the capture can have more pixels than the input space has points.
@@ -192,8 +195,9 @@ class LocalDesktop:
         return self._size
 
     @property
-    def drawing(self) -> ScreenDrawing | None:
-        return self._drawing
+    def drawing(self) -> Drawing | None:
+        """The screen's drawing reports (a move of Shain's own boxes counts as drawing)."""
+        return self._drawing_or_masking
 
     @property
     def input_scale(self) -> tuple[float, float]:
@@ -363,5 +367,6 @@ class LocalDesktop:
                 with contextlib.suppress(Exception):
                     closing.close()
         self._typer, self._x11_input, self._drawing = None, None, None
+        self._drawing_or_masking = None
         with contextlib.suppress(Exception):
             self._capture.close()

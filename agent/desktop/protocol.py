@@ -33,7 +33,10 @@ class Frame:
 class Drawing(Protocol):
     """Reports of drawing on a screen, which settle waits on (`agent.desktop.damage`)."""
 
-    latest: float | None  # monotonic time of the latest drawing since `forget`
+    @property
+    def latest(self) -> float | None:
+        """The monotonic time of the latest drawing since `forget`, None if none."""
+        ...
 
     def forget(self) -> None:
         """Count drawing from now on only (called just before an action)."""
@@ -44,8 +47,9 @@ class Drawing(Protocol):
         ...
 
     def reported(self) -> int:
-        """How many drawings were reported since the reports began, every drawing the
-        server did before this call included (it costs a round trip to the server)."""
+        """A count that grows with every drawing reported since the reports began (and with
+        anything else that changes what a capture shows), every drawing the server did
+        before this call included (it costs a round trip to the server)."""
         ...
 
 

@@ -15,10 +15,12 @@ from agent.actions import Action, KeyPress, TypeText
 from agent.desktop.apps import AppLauncher
 from agent.desktop.current_frame import CurrentFrame
 from agent.desktop.damage import ScreenDrawing
+from agent.desktop.exclusions import MASK_BGRA
 from agent.desktop.local import LocalDesktop
 from agent.desktop.settle import SettleResult, fingerprint, wait_until_settled
 from agent.desktop.virtual_display import VirtualDisplay
 from agent.desktop.windows import list_windows
+from agent.geometry import Box
 from agent.perception.conditions import WindowAppears, wait_for
 from agent.stop import StopToken
 
@@ -140,6 +142,24 @@ def test_a_look_is_the_last_capture_until_something_is_drawn(
     assert screen_now.reused == 1
     assert not _white_inside(gone.pixels)
     assert np.array_equal(gone.pixels, first.pixels)
+
+
+def test_a_look_after_shains_own_window_moved_paints_it_over(desktop: LocalDesktop) -> None:
+    """A box of Shain's placed while nothing is drawn: the next look is a new capture with
+    the box painted over, never the last capture, which showed what is under it."""
+    screen_now = CurrentFrame(desktop)
+    time.sleep(0.3)
+    screen_now()
+    box = Box(300, 200, 50, 40)
+    desktop.excluded.set("progress", box)
+    try:
+        masked = screen_now()
+        assert screen_now.reused == 0
+        assert (masked.pixels[200:240, 300:350] == MASK_BGRA).all()
+        assert screen_now().pixels is masked.pixels  # and then it is the screen still
+    finally:
+        desktop.excluded.set("progress", None)
+    assert not (screen_now().pixels[200:240, 300:350] == MASK_BGRA).all()
 
 
 def test_an_idle_screen_reports_no_drawing_and_costs_no_cpu(
