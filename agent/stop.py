@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from types import FrameType
 
 from agent.errors import Stopped
 
@@ -84,3 +87,42 @@ class StopToken:
         """Sleep, but wake at once and raise Stopped when a stop is requested."""
         if self._stop.wait(seconds):
             raise Stopped(self.reason)
+
+
+@contextlib.contextmanager
+def relay_signals(
+    signals: Iterable[signal.Signals],
+    react: Callable[[signal.Signals], None],
+    *,
+    interrupt_if: Callable[[], bool] | None = None,
+) -> Iterator[None]:
+    """While the block runs, each of `signals` calls `react` on a thread of its own; with
+    `interrupt_if` true, a signal raises KeyboardInterrupt in the main thread instead.
+
+    Not in the handler itself: a Python signal handler runs between two bytecodes of the
+    main thread, which may be holding the very lock `react` needs (an Event's, inside
+    `StopToken.sleep`): setting the stop there deadlocked a run that was told to end. The
+    handler only writes the signal's number into a pipe, which takes no lock.
+    """
+    read_end, write_end = os.pipe()
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        if interrupt_if is not None and interrupt_if():
+            raise KeyboardInterrupt
+        os.write(write_end, bytes([signum]))
+
+    def relay() -> None:
+        while number := os.read(read_end, 1):
+            react(signal.Signals(number[0]))
+
+    relaying = threading.Thread(target=relay, name="signals", daemon=True)
+    relaying.start()
+    previous = {number: signal.signal(number, handle) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        os.close(write_end)  # the relay reads the end of the pipe and returns
+        relaying.join(timeout=5)
+        os.close(read_end)

@@ -7,10 +7,10 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from agent.desktop.screen import Screen
+from agent.stop import relay_signals
 
 
 def add_parsers(commands: Any) -> None:
@@ -34,12 +34,7 @@ def record_command(args: argparse.Namespace) -> int:
 
     screen = Screen.of_this_session() if args.display is None else _named_screen(args.display)
     stop = threading.Event()
-
-    def stopped(_signum: int, _: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with relay_signals((signal.SIGINT, signal.SIGTERM), lambda _: stop.set()):
         recording = record_demonstration(
             screen,
             args.output,
@@ -50,9 +45,6 @@ def record_command(args: argparse.Namespace) -> int:
                 flush=True,
             ),
         )
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     recorded = recording.recorded
     notes = [f"{len(recorded.variables)} vars" if recorded.variables else ""]
     if recorded.secrets:

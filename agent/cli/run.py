@@ -14,14 +14,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from secrets import token_hex
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from agent.desktop.screen import Screen
 from agent.errors import ConfigError
 from agent.geometry import Size
 from agent.record.log import default_runs_dir, find_run
-from agent.stop import StopToken
+from agent.stop import StopToken, relay_signals
 from agent.taskfile.items import LaunchSpec, LaunchStep
 from agent.taskfile.task import LoadedTask
 
@@ -64,24 +63,14 @@ def _with_apps(loaded: LoadedTask, commands: Sequence[str]) -> LoadedTask:
     return replace(loaded, task=task)
 
 
-@contextlib.contextmanager
-def _stop_on_signals(stop: StopToken) -> Iterator[None]:
+def _stop_on_signals(stop: StopToken) -> contextlib.AbstractContextManager[None]:
     """First Ctrl-C (or SIGTERM, or SIGHUP: the terminal closed) stops the run cleanly, with
     its final event and exit 3; a second one interrupts at once."""
-
-    def handle(signum: int, _: FrameType | None) -> None:
-        if stop.stopped:
-            raise KeyboardInterrupt
-        stop.stop(f"stopped by {signal.Signals(signum).name}")
-
-    previous = {
-        sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return relay_signals(
+        (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+        lambda received: stop.stop(f"stopped by {received.name}"),
+        interrupt_if=lambda: stop.stopped,
+    )
 
 
 @contextlib.contextmanager

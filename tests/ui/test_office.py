@@ -235,7 +235,8 @@ def test_quitting_stops_every_employee_cleanly_and_each_log_ends_with_its_last_e
     for employee, order in zip(employees, orders, strict=True):
         assert employee.run_folder is not None
         record = read_run(Path(employee.run_folder))
-        assert record.status == "stopped", record.status
+        ended = f"{record.status}; its stderr: {employee.process.stderr_tail()[-3000:]}"
+        assert record.status == "stopped", ended
         assert isinstance(record.events[-1], RunFinished)
         assert not left_behind(dict(order.environment), timeout=5)
 
