@@ -101,8 +101,8 @@ def relay_signals(
 
     Not in the handler itself: a Python signal handler runs between two bytecodes of the
     main thread, which may be holding the very lock `react` needs (an Event's, inside
-    `StopToken.sleep`): setting the stop there deadlocked a run that was told to end. The
-    handler only writes the signal's number into a pipe, which takes no lock.
+    `StopToken.sleep`): setting the stop there can wait for itself forever. The handler only
+    writes the signal's number into a pipe, which takes no lock.
     """
     read_end, write_end = os.pipe()
 

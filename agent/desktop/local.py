@@ -339,8 +339,10 @@ class LocalDesktop:
 
     def _xtest(self) -> X11Input:
         """XTest on a connection of its own (X11 only): clicks, side buttons included."""
+        if self._display is None:
+            raise ActionError("this needs an X11 screen")
         if self._x11_input is None:
-            self._x11_input = X11Input(self._display or "")
+            self._x11_input = X11Input(self._display)
         return self._x11_input
 
     def release_held_keys(self) -> None:

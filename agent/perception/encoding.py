@@ -31,8 +31,8 @@ def frame_to_image(frame: Frame) -> Image.Image:
 
 def image_to_frame(image: Image.Image, captured_at: float | None = None) -> Frame:
     """A PIL image as a frame (BGRA, opaque)."""
-    rgb = np.asarray(image.convert("RGB"))
-    pixels = _cv2().cvtColor(rgb, _cv2().COLOR_RGB2BGRA)
+    cv2 = _cv2()
+    pixels = cv2.cvtColor(np.asarray(image.convert("RGB")), cv2.COLOR_RGB2BGRA)
     return Frame(pixels, time.monotonic() if captured_at is None else captured_at)
 
 
